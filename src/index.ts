@@ -4,6 +4,9 @@
  */
 export { identify, identifySource, identifyTree, detectFile, type ModelInput } from './identify/identify.js';
 export { Probe, TreeProbe } from './identify/probe.js';
+export { inspect, inspectSource, inspectTree, finalize } from './inspect/inspect.js';
+export { describeQuantization, elementCount } from './inspect/summary.js';
+export type { InspectOptions, Inspection, InspectInput, FormatImpl } from './formats/types.js';
 export { FORMATS, formatById } from './formats/registry.js';
 export type { FormatModule } from './formats/types.js';
 export * from './types.js';

@@ -42,3 +42,21 @@ export const LIMITS = {
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
+
+/** Caps used by `inspect` (separate from detection caps above). */
+export const INSPECT_LIMITS = {
+  /** Tensor items kept in a report; the count stays exact beyond it (`tensors.truncated`). */
+  reportTensors: 1_000_000,
+  /** GGUF / GGML metadata entries read. */
+  metadataEntries: 1_000_000,
+  /** Elements of one metadata array decoded into the report (longer arrays are summarised). */
+  arrayPreview: 16,
+  /** Elements of an array decoded at all (tokenizer vocabularies reach 260k; larger are skipped, not decoded). */
+  arrayDecode: 4_000_000,
+  /** Largest JSON header parsed (safetensors allows 100 MB). */
+  jsonHeader: 100 * 1024 * 1024,
+  /** Largest pickle walked when inspecting (data.pkl of huge checkpoints stays far below). */
+  pickleBytes: 512 * 1024 * 1024,
+  /** Largest protobuf message read whole when its payloads must be walked. */
+  protobufMessage: 256 * 1024 * 1024,
+} as const;

@@ -82,3 +82,91 @@ export interface Identification {
   /** Set when reading failed. */
   error?: { code: string; message: string };
 }
+
+/** A number, or a decimal string when it exceeds 2^53 (plain JSON, no bigint). */
+export type BigNum = number | string;
+
+/** A dimension: a concrete size, or a symbolic name ("batch", "?" for unknown). */
+export type Dim = number | string;
+
+/** Quantization parameters of one tensor (TFLite, ONNX QDQ, PyTorch qint8, TF.js uint8 …). */
+export interface TensorQuantization {
+  scheme?: string;
+  scale?: number | number[];
+  zeroPoint?: number | number[];
+  axis?: number;
+  min?: number;
+  max?: number;
+  bits?: number;
+  [k: string]: unknown;
+}
+
+/** One stored tensor, as the format names it. */
+export interface TensorInfo {
+  name: string;
+  /** Canonical dtype name (../shared/DESIGN.md): f32, bf16, q4_k, qint8 … */
+  dtype: string;
+  /** Shape as the file stores it (GGUF/GGML in ggml `ne` order); null when the rank is unknown. */
+  shape: Dim[] | null;
+  /** Bytes of stored data, when known. */
+  byteLength: BigNum | null;
+  /** Offset of the data in its file, when the format stores one. */
+  offset: BigNum | null;
+  /** File holding the data when not the entry file (shards, external data). */
+  file?: string;
+  /** Storage key where several tensors can share one (PyTorch). */
+  storage?: string;
+  quantization?: TensorQuantization;
+  /** Names of other tensors sharing this one's storage (tied weights). */
+  tiedWith?: string[];
+}
+
+export interface GraphIO {
+  name: string;
+  dtype: string | null;
+  shape: Dim[] | null;
+  [k: string]: unknown;
+}
+
+export interface Diagnostic {
+  code: string;
+  message: string;
+}
+
+/** Architecture hyper-parameters, when the format states them (LLM containers mostly). */
+export interface HyperParameters {
+  contextLength?: number;
+  embeddingLength?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+  feedForwardLength?: number;
+  vocabSize?: number;
+  experts?: number;
+  expertsUsed?: number;
+  slidingWindow?: number;
+  ropeFreqBase?: number;
+  [k: string]: unknown;
+}
+
+/** What `inspect` reports: one shape for every format. */
+export interface ModelReport {
+  path: string;
+  format: FormatRef;
+  producer: string | null;
+  architecture: string | null;
+  parameters: { total: BigNum; byDtype: Record<string, BigNum> };
+  size: { file: number; tensorBytes: BigNum | null; files?: number };
+  tensors: { count: number; items: TensorInfo[]; truncated: boolean };
+  graph?: { inputs: GraphIO[]; outputs: GraphIO[]; ops: Record<string, number> };
+  /** Quantization in words and numbers. */
+  quantization?: { summary: string; fileType?: string; bitsPerWeight?: number; [k: string]: unknown };
+  hyperParameters?: HyperParameters;
+  tokenizer?: { model?: string; vocabSize?: number; chatTemplate?: boolean; [k: string]: unknown };
+  /** Format-specific structured facts (execution plans, signatures, subgraphs …). */
+  details?: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  files?: ModelFile[];
+  diagnostics: Diagnostic[];
+}

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { identifyCommand } from './identify.js';
+import { inspectCommand } from './inspect.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,12 +46,15 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
 Examples:
   $ modelwise identify model.gguf
   $ modelwise identify ./my-model-folder --json
+  $ modelwise inspect model.safetensors --tensors
   $ modelwise identify hf://Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf
 
 Exit codes: 0 success, 1 a reported failure (e.g. not a model), 2 usage or I/O error.`,
     );
 
-  identifyCommand(program, io, (c) => (exitCode = Math.max(exitCode, c)));
+  const setExit = (c: number) => (exitCode = Math.max(exitCode, c));
+  identifyCommand(program, io, setExit);
+  inspectCommand(program, io, setExit);
 
   try {
     await program.parseAsync(argv);

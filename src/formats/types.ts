@@ -2,7 +2,7 @@
  * The contract every format folder fulfils. Adding a format = one folder under src/formats/ with an
  * index.ts exporting a FormatModule, plus one line in ./registry.ts.
  */
-import type { Detection, FormatId } from '../types.js';
+import type { Detection, Diagnostic, FormatId, GraphIO, HyperParameters, Identification, ModelFile, TensorInfo } from '../types.js';
 import type { Probe, TreeProbe } from '../identify/probe.js';
 
 export interface FormatModule {
@@ -22,4 +22,45 @@ export interface FormatModule {
    * `tree` is the folder; returns the model with the files that belong to it.
    */
   detectTree?(tree: TreeProbe): Promise<Detection | undefined>;
+  /** Lazily loaded heavy parts (inspect …), so identify stays small in the browser bundle. */
+  load?(): Promise<FormatImpl>;
+}
+
+export interface FormatImpl {
+  inspect?(input: InspectInput): Promise<Inspection>;
+}
+
+export interface InspectOptions {
+  /** Tensor items kept in the report (the count is always exact). Default LIMITS.reportTensors. */
+  maxTensors?: number;
+}
+
+/** What an inspector receives: the identification and where to read the model from. */
+export interface InspectInput {
+  id: Identification;
+  /** The entry file (the model file itself, the index of a sharded set, model.json …), with its folder as tree. */
+  probe?: Probe;
+  /** The folder of a folder model (SavedModel, .mlpackage …), or the folder holding the model. */
+  tree?: TreeProbe;
+  options: InspectOptions;
+}
+
+/**
+ * What an inspector returns: the native facts mapped to the common vocabulary. The driver
+ * (src/inspect/inspect.ts) derives parameters, sizes and the dtype mix from `tensors`.
+ */
+export interface Inspection {
+  /** Refine what identify said (e.g. a version only the full header gives). */
+  format?: Partial<Identification['format'] & object>;
+  producer?: string | null;
+  architecture?: string | null;
+  tensors: TensorInfo[];
+  graph?: { inputs: GraphIO[]; outputs: GraphIO[]; ops: Record<string, number> };
+  quantization?: { summary: string; fileType?: string; bitsPerWeight?: number; [k: string]: unknown };
+  hyperParameters?: HyperParameters;
+  tokenizer?: { model?: string; vocabSize?: number; chatTemplate?: boolean; [k: string]: unknown };
+  details?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  files?: ModelFile[];
+  diagnostics?: Diagnostic[];
 }

@@ -5,6 +5,10 @@
 import { stat } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
 import { identify as identifyUniversal, identifySource, identifyTree, type ModelInput } from '../identify/identify.js';
+import { inspect as inspectUniversal, inspectSource, inspectTree } from '../inspect/inspect.js';
+import type { InspectOptions } from '../formats/types.js';
+import type { ModelReport } from '../types.js';
+import { ModelwiseError } from '../errors.js';
 import { isRemote, type HttpOptions } from '../io/http.js';
 import type { Identification } from '../types.js';
 import { DirTree } from './dir-tree.js';
@@ -47,5 +51,24 @@ export async function identifyPath(path: string): Promise<Identification> {
     const err = asModelwiseError(e, path);
     const code = (e as NodeJS.ErrnoException)?.code === 'ENOENT' ? 'NOT_FOUND' : err.code;
     return { path, source: 'file', size: null, format: null, confidence: null, evidence: [], reason: code === 'NOT_FOUND' ? `${path}: no such file or folder` : err.message, error: { code, message: code === 'NOT_FOUND' ? `${path}: no such file or folder` : err.message } };
+  }
+}
+
+/** Inspect a local file or folder, a URL, or anything the universal API takes. */
+export async function inspect(input: ModelInput, opts: HttpOptions & { name?: string; options?: InspectOptions } = {}): Promise<ModelReport> {
+  if (typeof input !== 'string' || isRemote(input)) return inspectUniversal(input, { ...httpOptionsFromEnv(), ...opts });
+  return inspectPath(input, opts.options);
+}
+
+export async function inspectPath(path: string, options: InspectOptions = {}): Promise<ModelReport> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new ModelwiseError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', e.code === 'ENOENT' ? 'no such file or folder' : e.message, { file: path });
+  });
+  if (st.isDirectory()) return inspectTree(new DirTree(path), path.replace(/\/+$/, '') || '/', options);
+  const source = await FileSource.open(path);
+  try {
+    return await inspectSource(source, { path, kind: 'file', tree: new DirTree(dirname(path)), treePath: basename(path), options });
+  } finally {
+    await source.close();
   }
 }
