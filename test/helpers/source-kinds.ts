@@ -28,7 +28,7 @@ export async function identifyVia(kind: SourceKind, path: string, http?: { url: 
     }
     return out;
   }
-  const wrap = (bytes: Uint8Array, name: string) => (kind === 'bytes' ? new BytesSource(bytes, name) : new BlobSource(new Blob([bytes]), name));
+  const wrap = (bytes: Uint8Array, name: string) => (kind === 'bytes' ? new BytesSource(bytes, name) : new BlobSource(new Blob([bytes as Uint8Array<ArrayBuffer>]), name));
   if (isDir) {
     const files: Record<string, BytesSource | BlobSource> = {};
     for (const f of filesUnder(path)) files[f] = wrap(new Uint8Array(readFileSync(join(path, f))), f);
@@ -36,5 +36,5 @@ export async function identifyVia(kind: SourceKind, path: string, http?: { url: 
   }
   const bytes = new Uint8Array(readFileSync(path));
   if (kind === 'bytes') return [await identify(bytes, { name: basename(path) })];
-  return [await identify(new Blob([bytes]), { name: basename(path) })];
+  return [await identify(new Blob([bytes as Uint8Array<ArrayBuffer>]), { name: basename(path) })];
 }
