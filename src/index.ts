@@ -16,3 +16,9 @@ export { BytesSource, BlobSource, SliceSource, CachedSource, CountingSource, rea
 export { MemoryTree, SubTree, type SourceTree, type TreeEntry } from './io/tree.js';
 export { openUrl, resolveHfUrl, isRemote, type HttpOptions } from './io/http.js';
 export { openZip, openMember, readMemberPrefix, ZipTree, type ZipArchive, type ZipEntry } from './codecs/zip.js';
+export { scanSource, scanTree } from './scan/scan.js';
+export { scanPickle } from './scan/pickle-scan.js';
+export { classifyGlobal } from './scan/pickle-policy.js';
+export { RULES } from './scan/rules.js';
+export type { Finding, ScanReport, Severity, Verdict, PickleImport } from './scan/types.js';
+export { walkPickle, type PValue, type PickleResult } from './codecs/pickle.js';

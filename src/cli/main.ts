@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { identifyCommand } from './identify.js';
 import { inspectCommand } from './inspect.js';
+import { scanCommand } from './scan.js';
 
 const require = createRequire(import.meta.url);
 
@@ -47,6 +48,7 @@ Examples:
   $ modelwise identify model.gguf
   $ modelwise identify ./my-model-folder --json
   $ modelwise inspect model.safetensors --tensors
+  $ modelwise scan -r ./downloads --fail-on suspicious
   $ modelwise identify hf://Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf
 
 Exit codes: 0 success, 1 a reported failure (e.g. not a model), 2 usage or I/O error.`,
@@ -55,6 +57,7 @@ Exit codes: 0 success, 1 a reported failure (e.g. not a model), 2 usage or I/O e
   const setExit = (c: number) => (exitCode = Math.max(exitCode, c));
   identifyCommand(program, io, setExit);
   inspectCommand(program, io, setExit);
+  scanCommand(program, io, setExit, version());
 
   try {
     await program.parseAsync(argv);

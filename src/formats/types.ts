@@ -4,6 +4,8 @@
  */
 import type { Detection, Diagnostic, FormatId, GraphIO, HyperParameters, Identification, ModelFile, TensorInfo } from '../types.js';
 import type { Probe, TreeProbe } from '../identify/probe.js';
+import type { ScanState } from '../scan/scan.js';
+import type { Finding } from '../scan/types.js';
 
 export interface FormatModule {
   id: FormatId;
@@ -28,6 +30,12 @@ export interface FormatModule {
 
 export interface FormatImpl {
   inspect?(input: InspectInput): Promise<Inspection>;
+  /**
+   * Format-specific security rules (templates, external data paths, Lambda layers, graph ops …).
+   * Generic content (pickles, archives, NumPy object arrays) is scanned by the driver already;
+   * `state` lets a rule scan an embedded part the same way (e.g. a Keras TorchModuleWrapper blob).
+   */
+  scan?(input: InspectInput, state: ScanState): Promise<Finding[]>;
 }
 
 export interface InspectOptions {

@@ -9,6 +9,8 @@ import { inspect as inspectUniversal, inspectSource, inspectTree } from '../insp
 import type { InspectOptions } from '../formats/types.js';
 import type { ModelReport } from '../types.js';
 import { ModelwiseError } from '../errors.js';
+import { scanSource, scanTree } from '../scan/scan.js';
+import type { ScanReport } from '../scan/types.js';
 import { isRemote, type HttpOptions } from '../io/http.js';
 import type { Identification } from '../types.js';
 import { DirTree } from './dir-tree.js';
@@ -68,6 +70,20 @@ export async function inspectPath(path: string, options: InspectOptions = {}): P
   const source = await FileSource.open(path);
   try {
     return await inspectSource(source, { path, kind: 'file', tree: new DirTree(dirname(path)), treePath: basename(path), options });
+  } finally {
+    await source.close();
+  }
+}
+
+/** Scan a local file or folder (a folder is one model: SavedModel, TF.js …). */
+export async function scanPath(path: string): Promise<ScanReport> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new ModelwiseError(e.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', e.code === 'ENOENT' ? 'no such file or folder' : e.message, { file: path });
+  });
+  if (st.isDirectory()) return scanTree(new DirTree(path), path.replace(/\/+$/, '') || '/');
+  const source = await FileSource.open(path);
+  try {
+    return await scanSource(source, { path, tree: new DirTree(dirname(path)), treePath: basename(path) });
   } finally {
     await source.close();
   }

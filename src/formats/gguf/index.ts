@@ -50,7 +50,7 @@ export const gguf: FormatModule = {
   id: 'gguf',
   name: 'GGUF',
   extensions: ['.gguf'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), ...(await import('./scan.js')) }),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 8) return undefined;
