@@ -6,6 +6,7 @@
 import { isObject, type Probe } from './probe.js';
 import { startsWith } from '../io/bytes.js';
 import type { NotAModel } from '../types.js';
+import { sniffProtobuf } from './not-model-protobuf.js';
 
 const MAGICS: [string | number[], string, string][] = [
   [[0x1f, 0x8b], 'gzip', 'a gzip-compressed file; decompress it first'],
@@ -65,6 +66,8 @@ export async function sniffNotModel(probe: Probe): Promise<NotAModel> {
     }
     return { kind: 'zip', reason: `a zip archive of ${zip.entries.length} entries that holds no model modelwise recognises` };
   }
+  const proto = sniffProtobuf(head, probe.size);
+  if (proto) return proto;
   return { kind: 'unknown', reason: `no known model signature (first bytes ${Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})` };
 }
 
