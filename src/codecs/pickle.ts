@@ -37,8 +37,23 @@ export interface PDict { kind: 'dict'; entries: [PValue, PValue][] }
 export interface PSet { kind: 'set'; items: PValue[]; frozen: boolean }
 /** An import, `module.name`; `computed` when STACK_GLOBAL's operands were not string constants. */
 export interface PGlobal { kind: 'global'; module: string; name: string; offset: number; op: string; computed?: boolean }
-/** A call of `func` with `args` (REDUCE/NEWOBJ: a tuple; NEWOBJ_EX also `kwargs`). */
-export interface PCall { kind: 'call'; func: PValue; args: PValue; kwargs?: PValue; op: string; offset: number }
+/**
+ * A call of `func` with `args` (REDUCE/NEWOBJ: a tuple; NEWOBJ_EX also `kwargs`). What the stream
+ * later does to the result is kept on the node, so readers see it through every memo reference:
+ * `setitems` (SETITEM(S) on it, e.g. an `OrderedDict()` filled by torch), `appends`
+ * (APPEND(S)/ADDITEMS) and `state` (the last BUILD's state, e.g. an `nn.Module`'s `__dict__`).
+ */
+export interface PCall {
+  kind: 'call';
+  func: PValue;
+  args: PValue;
+  kwargs?: PValue;
+  op: string;
+  offset: number;
+  setitems?: [PValue, PValue][];
+  appends?: PValue[];
+  state?: PValue;
+}
 /** BUILD: `obj.__setstate__(state)` or a `__dict__` update. */
 export interface PBuild { kind: 'build'; obj: PValue; state: PValue; offset: number }
 export interface PPersId { kind: 'persid'; pid: PValue; offset: number }
@@ -229,6 +244,11 @@ export function walkPickle(data: Uint8Array, start = 0, limits: PickleLimits = D
     } else {
       // APPEND on an arbitrary object calls its append/extend: a call the scanner must see.
       events.push({ type: 'call', offset: opStart, op, target: container });
+      if (container && typeof container === 'object' && container.kind === 'call') {
+        const a = (container.appends ??= []);
+        if (a.length + items.length > limits.maxItems) throw new Stop(opStart, 'container too large', 'LIMIT_EXCEEDED');
+        for (const it of items) a.push(it);
+      }
     }
   };
   const setItems = (container: PValue, pairs: PValue[], op: string) => {
@@ -238,6 +258,11 @@ export function walkPickle(data: Uint8Array, start = 0, limits: PickleLimits = D
       for (let i = 0; i < pairs.length; i += 2) container.entries.push([pairs[i]!, pairs[i + 1]!]);
     } else {
       events.push({ type: 'setitem', offset: opStart, op, target: container });
+      if (container && typeof container === 'object' && container.kind === 'call') {
+        const e = (container.setitems ??= []);
+        if (e.length + pairs.length / 2 > limits.maxItems) throw new Stop(opStart, 'dict too large', 'LIMIT_EXCEEDED');
+        for (let i = 0; i < pairs.length; i += 2) e.push([pairs[i]!, pairs[i + 1]!]);
+      }
     }
   };
 
@@ -388,6 +413,7 @@ export function walkPickle(data: Uint8Array, start = 0, limits: PickleLimits = D
           const state = pop();
           const obj = pop();
           events.push({ type: 'build', offset: opStart, op: 'BUILD', target: obj });
+          if (obj && typeof obj === 'object' && obj.kind === 'call') obj.state = state;
           push({ kind: 'build', obj, state, offset: opStart });
           break;
         }

@@ -241,6 +241,7 @@ export const executorch: FormatModule = {
   id: 'executorch',
   name: NAME,
   extensions: ['.pte', '.bpte'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     try {
       const head = await probe.head();

@@ -17,17 +17,17 @@ import type { Confidence, Detection } from '../../types.js';
 type Kind = 'ggml' | 'ggmf' | 'ggjt' | 'ggla';
 
 /** llama_ftype of the ggjt era (llama.h, mid-2023); 4–6 were removed later. */
-const LLAMA_FTYPE: Record<number, string> = {
+export const LLAMA_FTYPE: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 4: 'Q4_1_SOME_F16', 5: 'Q4_2', 6: 'Q4_3', 7: 'Q8_0', 8: 'Q5_0', 9: 'Q5_1',
   10: 'Q2_K', 11: 'Q3_K_S', 12: 'Q3_K_M', 13: 'Q3_K_L', 14: 'Q4_K_S', 15: 'Q4_K_M', 16: 'Q5_K_S', 17: 'Q5_K_M', 18: 'Q6_K',
 };
 /** GGML_FTYPE (ggml.h) as used by whisper.cpp and the ggml examples; `qntvr*1000` is added by their quantizer. */
-const GGML_FTYPE: Record<number, string> = {
+export const GGML_FTYPE: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 4: 'Q4_1_SOME_F16', 7: 'Q8_0', 8: 'Q5_0', 9: 'Q5_1', 10: 'Q2_K', 11: 'Q3_K',
   12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K',
 };
 
-function ftypeName(ftype: number, table: Record<number, string>): string {
+export function ftypeName(ftype: number, table: Record<number, string>): string {
   const qntvr = Math.floor(ftype / 1000);
   const base = ftype % 1000;
   const name = table[base] ?? 'unknown';
@@ -237,6 +237,7 @@ export const ggml: FormatModule = {
   id: 'ggml',
   name: NAME,
   extensions: ['.bin', '.ggml'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe): Promise<Detection | undefined> {
     try {
       return await detectGgml(probe);

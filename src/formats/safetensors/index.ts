@@ -12,19 +12,15 @@ import { detection, shardPattern } from '../detection.js';
 import type { FormatModule } from '../types.js';
 import { isObject, type Probe } from '../../identify/probe.js';
 import type { Detection, ModelFile } from '../../types.js';
+import { canonicalDtype } from './dtypes.js';
+
+export { canonicalDtype };
 
 const NAME = 'safetensors';
 /** The reference reader refuses headers above 100 MB (safetensors `MAX_HEADER_SIZE`). */
 const MAX_HEADER = 100_000_000;
 /** Largest header parsed during detection; bigger ones are judged by their first bytes. */
 const MAX_PARSED_HEADER = 1024 * 1024;
-
-/** safetensors dtype → canonical dtype name (DESIGN.md). */
-export function canonicalDtype(dtype: string): string {
-  const d = dtype.toUpperCase();
-  const map: Record<string, string> = { BOOL: 'bool', F8_E4M3: 'f8_e4m3', F8_E5M2: 'f8_e5m2' };
-  return map[d] ?? dtype.toLowerCase();
-}
 
 function firstNonSpace(b: Uint8Array, from: number): number {
   let i = from;
@@ -215,6 +211,7 @@ export const safetensors: FormatModule = {
   id: 'safetensors',
   name: NAME,
   extensions: ['.safetensors', '.safetensors.index.json'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     try {
       return (await detectFile(probe)) ?? (await detectIndex(probe));
