@@ -5,7 +5,7 @@
  */
 import { ModelwiseError, asModelwiseError } from '../errors.js';
 import { formatById } from '../formats/registry.js';
-import type { InspectOptions, Inspection } from '../formats/types.js';
+import type { FormatImpl, InspectInput, InspectOptions, Inspection } from '../formats/types.js';
 import { detectFolder, identifySource, identifyTree, type ModelInput } from '../identify/identify.js';
 import { Probe, TreeProbe } from '../identify/probe.js';
 import { openUrl, isRemote, type HttpOptions } from '../io/http.js';
@@ -15,19 +15,37 @@ import { INSPECT_LIMITS } from '../limits.js';
 import { big, describeQuantization, elementCount, isQuantizedDtype } from './summary.js';
 import type { BigNum, Identification, ModelReport, TensorInfo } from '../types.js';
 
-async function run(id: Identification, probe: Probe | undefined, tree: TreeProbe | undefined, options: InspectOptions): Promise<ModelReport> {
+/** A model located and opened: what inspect, scan and convert work from. */
+export interface OpenedModel {
+  id: Identification;
+  input: InspectInput;
+  impl: FormatImpl;
+}
+
+/** Resolve the format implementation for an identification (throws when there is none). */
+export async function openModel(id: Identification, probe: Probe | undefined, tree: TreeProbe | undefined, options: InspectOptions = {}): Promise<OpenedModel> {
   if (!id.format) {
     if (id.error) throw new ModelwiseError(id.error.code as never, id.error.message);
-    const more = id.models?.length ? `; inspect one of: ${id.models.map((m) => m.path).join(', ')}` : '';
+    const more = id.models?.length ? `; choose one of: ${id.models.map((m) => m.path).join(', ')}` : '';
     throw new ModelwiseError('UNKNOWN_FORMAT', `${id.path}: not a recognised model — ${id.reason ?? 'unknown'}${more}`);
   }
   const mod = formatById(id.format.id);
   const impl = mod?.load ? await mod.load() : undefined;
-  if (!impl?.inspect) {
-    throw new ModelwiseError('UNSUPPORTED', `${id.path}: ${id.format.name} is identified, but inspecting it is not implemented yet`);
-  }
-  const inspection = await impl.inspect({ id, probe, tree, options });
-  return finalize(id, inspection, options);
+  if (!impl) throw new ModelwiseError('UNSUPPORTED', `${id.path}: ${id.format.name} is identified, but reading it further is not implemented yet`);
+  return { id, input: { id, probe, tree, options }, impl };
+}
+
+async function run(id: Identification, probe: Probe | undefined, tree: TreeProbe | undefined, options: InspectOptions): Promise<ModelReport> {
+  const m = await openModel(id, probe, tree, options);
+  if (!m.impl.inspect) throw new ModelwiseError('UNSUPPORTED', `${id.path}: inspecting ${id.format!.name} is not implemented yet`);
+  return finalize(id, await m.impl.inspect(m.input), options);
+}
+
+/** Locate the model in a file (with its folder as context). */
+export async function locateSource(source: ByteSource, opts: { path?: string; kind?: Identification['source']; tree?: SourceTree; treePath?: string } = {}): Promise<{ id: Identification; probe: Probe; tree: undefined }> {
+  const path = opts.path ?? source.name;
+  const id = await identifySource(source, { path, kind: opts.kind ?? 'bytes', tree: opts.tree, treePath: opts.treePath });
+  return { id, probe: new Probe(source, path, opts.tree, opts.treePath), tree: undefined };
 }
 
 /** Inspect one file; `tree`/`treePath` give its folder (shards, external data, sibling weights). */
@@ -35,18 +53,17 @@ export async function inspectSource(
   source: ByteSource,
   opts: { path?: string; kind?: Identification['source']; tree?: SourceTree; treePath?: string; options?: InspectOptions } = {},
 ): Promise<ModelReport> {
-  const path = opts.path ?? source.name;
-  const id = await identifySource(source, { path, kind: opts.kind ?? 'bytes', tree: opts.tree, treePath: opts.treePath });
-  const probe = new Probe(source, path, opts.tree, opts.treePath);
+  const { id, probe } = await locateSource(source, opts);
   return run(id, probe, undefined, opts.options ?? {});
 }
 
 /** Inspect a folder model (SavedModel, .mlpackage, TF.js, sharded checkpoint, HF folder …). */
-export async function inspectTree(tree: SourceTree, path: string, options: InspectOptions = {}): Promise<ModelReport> {
+/** Locate the model in a folder: its identification, entry file and own folder. */
+export async function locateTree(tree: SourceTree, path: string): Promise<{ id: Identification; probe: Probe | undefined; tree: TreeProbe | undefined }> {
   const entries = await tree.list();
   const root = new TreeProbe(tree, path, entries);
   const id = await identifyTree(tree, path);
-  if (!id.format) return run(id, undefined, undefined, options);
+  if (!id.format) return { id, probe: undefined, tree: undefined };
   const prefix = path.endsWith('/') ? path : path + '/';
   const entryRel = id.files?.[0]?.path.startsWith(prefix) ? id.files[0].path.slice(prefix.length) : undefined;
   // The model's own folder: the deepest ancestor of the entry that a folder detector claims.
@@ -67,7 +84,13 @@ export async function inspectTree(tree: SourceTree, path: string, options: Inspe
     const s = await tree.open(entryRel);
     if (s) probe = new Probe(s, joinPath(path, entryRel), tree, entryRel);
   }
-  return run(id, probe, modelTree, options);
+  return { id, probe, tree: modelTree };
+}
+
+/** Inspect a folder model (SavedModel, .mlpackage, TF.js, sharded checkpoint, HF folder …). */
+export async function inspectTree(tree: SourceTree, path: string, options: InspectOptions = {}): Promise<ModelReport> {
+  const m = await locateTree(tree, path);
+  return run(m.id, m.probe, m.tree, options);
 }
 
 /** Inspect bytes, a Blob, a ByteSource, a SourceTree or an http(s):// / hf:// URL. */
@@ -96,14 +119,24 @@ export function finalize(id: Identification, ins: Inspection, options: InspectOp
   let total = 0;
   let tensorBytes = 0;
   let bytesKnown = ins.tensors.length > 0;
+  const storages = new Map<string, number>();
   for (const t of ins.tensors) {
     const n = elementCount(t.shape);
     if (n !== undefined) {
       total += n;
       byDtype[t.dtype] = (byDtype[t.dtype] ?? 0) + n;
     }
-    if (typeof t.byteLength === 'number') tensorBytes += t.byteLength;
-    else bytesKnown = false;
+    if (typeof t.byteLength !== 'number') bytesKnown = false;
+    else if (t.storage === undefined) tensorBytes += t.byteLength;
+    else {
+      // Several tensors can view one storage (tied weights, deduplicated constants): count it once.
+      const key = `${t.file ?? ''}|${t.storage}`;
+      const prev = storages.get(key) ?? 0;
+      if (t.byteLength > prev) {
+        tensorBytes += t.byteLength - prev;
+        storages.set(key, t.byteLength);
+      }
+    }
   }
   const files = ins.files ?? id.files;
   const fileSize = files && files.length > 0 ? files.reduce((s, f) => s + f.size, 0) : (id.size ?? 0);

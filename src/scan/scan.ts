@@ -10,7 +10,7 @@ import { Probe, TreeProbe } from '../identify/probe.js';
 import { INSPECT_LIMITS } from '../limits.js';
 import { startsWith, decodeLatin1, tryDecodeUtf8 } from '../io/bytes.js';
 import { readExact, type ByteSource } from '../io/source.js';
-import { type SourceTree } from '../io/tree.js';
+import type { SourceTree } from '../io/tree.js';
 import type { Identification } from '../types.js';
 import { scanPickle, looksLikePickle } from './pickle-scan.js';
 import { scanZip } from './archive.js';
