@@ -354,6 +354,41 @@ describe('FileSource and DirTree (Node)', () => {
     assert.equal((await e.read(0, 10)).length, 0);
     await e.close();
   });
+  it('FileSource refuses negative, fractional, NaN and unsafe offsets/lengths with MALFORMED naming file + offset', async () => {
+    const f = await FileSource.open(join(dir, 'a.bin'), 'checked.bin');
+    try {
+      for (const [o, l] of [
+        [-1, 4],
+        [0, -4],
+        [1.5, 4],
+        [0, 2.5],
+        [2 ** 60, 4],
+        [0, Number.NaN],
+        [Number.NaN, 1],
+        [Number.POSITIVE_INFINITY, 1],
+        [0, Number.POSITIVE_INFINITY],
+      ] as [number, number][]) {
+        await assert.rejects(f.read(o, l), (e: unknown) => {
+          assert.ok(e instanceof ModelwiseError, `read(${o}, ${l})`);
+          assert.equal(e.code, 'MALFORMED');
+          assert.equal(e.file, 'checked.bin');
+          assert.equal(e.offset, o);
+          assert.match(e.message, /checked\.bin/);
+          assert.match(e.message, /offset/);
+          return true;
+        });
+      }
+      // Same verdicts as the universal sources for the same calls.
+      const mem = new BytesSource(data, 'checked.bin');
+      for (const [o, l] of [[-1, 1], [3.5, 1], [0, -1], [10, 0], [69_999, 10], [80_000, 1]] as [number, number][]) {
+        const a = await f.read(o, l).then((b) => b.length, (e: ModelwiseError) => e.code);
+        const b = await mem.read(o, l).then((x) => x.length, (e: ModelwiseError) => e.code);
+        assert.equal(a, b, `read(${o}, ${l})`);
+      }
+    } finally {
+      await f.close();
+    }
+  });
   it('FileSource.open of a missing file is NOT_FOUND', async () => {
     await assert.rejects(FileSource.open(join(dir, 'nope.bin')), isCode('NOT_FOUND'));
   });

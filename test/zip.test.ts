@@ -196,6 +196,92 @@ describe('zip: members', () => {
   });
 });
 
+describe('zip: deflated members inflate to exactly their declared size', () => {
+  const data = loremBytes(50_000);
+  const member = (declaredSize?: number) => buildZip([{ name: 'sized.txt', data, method: 'deflate', declaredSize }]).bytes;
+  const named = (code: string, re: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof ModelwiseError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.file, 'test.zip > sized.txt');
+    assert.match(e.message, /sized\.txt/);
+    assert.match(e.message, re);
+    return true;
+  };
+
+  it('a member declared smaller than its stream: MALFORMED, inflation stops near the declared size', async () => {
+    const zip = await open(member(1000));
+    await assert.rejects(openMember(zip, zip.entries[0]!), named('MALFORMED', /inflates past its declared size of 1000 bytes/));
+  });
+  it('stops reading compressed bytes soon after the declared size is passed', async () => {
+    const big = randomBytes(4 * 1024 * 1024, 9); // incompressible: stored deflate blocks
+    const b = buildZip([{ name: 'liar.bin', data: big, method: 'deflate', declaredSize: 1000 }]);
+    const counting = new CountingSource(new BytesSource(b.bytes));
+    const zip = await openZip(counting);
+    const before = counting.bytesRead;
+    await assert.rejects(openMember(zip, zip.entries[0]!), isCode('MALFORMED'));
+    assert.ok(counting.bytesRead - before <= 1024 * 1024 + 64, `read ${counting.bytesRead - before} compressed bytes`);
+  });
+  it('a member declared larger than its stream: MALFORMED naming the member and both sizes', async () => {
+    const zip = await open(member(60_000));
+    await assert.rejects(openMember(zip, zip.entries[0]!), named('MALFORMED', /inflates to 50000 bytes, less than its declared size of 60000/));
+  });
+  it('a stream cut short: UNEXPECTED_EOF naming the member', async () => {
+    const b = buildZip([{ name: 'sized.txt', data, method: 'deflate' }]);
+    const m = b.members[0]!;
+    const bytes = b.bytes.slice();
+    // Shrink the declared compressed size in the central directory: the stream now stops half way.
+    new DataView(bytes.buffer).setUint32(b.centralDirectoryOffset + 20, m.compressedSize >> 1, true);
+    const zip = await open(bytes);
+    await assert.rejects(openMember(zip, zip.entries[0]!), named('UNEXPECTED_EOF', /ends early/));
+  });
+  it('bytes after the end of the deflate stream are ignored, not buffered', async () => {
+    const stream = deflateSync(data);
+    const padded = new Uint8Array(stream.length + 3 * 1024 * 1024);
+    padded.set(stream);
+    const b = buildZip([{ name: 'pad.txt', data: 'x', method: 'store' }]);
+    const zip0 = await open(b.bytes);
+    const head = b.bytes.subarray(0, 30 + 'pad.txt'.length);
+    const src = new CountingSource(new BytesSource(new Uint8Array([...head, ...padded])));
+    const entry = { ...zip0.entries[0]!, method: 8, compressedSize: padded.length, uncompressedSize: data.length, localHeaderOffset: 0 };
+    const fake: ZipArchive = { ...zip0, source: src, entries: [entry] };
+    assert.deepEqual(await (await openMember(fake, entry)).read(0, data.length), data);
+    assert.ok(src.bytesRead <= 1024 * 1024 + 64, `read ${src.bytesRead} bytes`);
+  });
+  it('an exact member inflates whole, in one piece or many', async () => {
+    const zip = await open(member());
+    assert.deepEqual(await (await openMember(zip, zip.entries[0]!)).read(0, 60_000), data);
+    const big = loremBytes(3 * 1024 * 1024); // several reads and many pushes
+    const z2 = await open(buildZip([{ name: 'big.txt', data: big, method: 'deflate' }]).bytes);
+    assert.deepEqual(await (await openMember(z2, z2.entries[0]!)).read(0, big.length), big);
+  });
+  it('prefixes shorter than the member stop early and never complain about the rest', async () => {
+    for (const declared of [1000, 50_000, 60_000]) {
+      const zip = await open(member(declared));
+      assert.deepEqual(await readMemberPrefix(zip, zip.entries[0]!, 100), data.subarray(0, 100), `declared ${declared}`);
+      assert.deepEqual(await readMemberPrefix(zip, zip.entries[0]!, 999), data.subarray(0, 999), `declared ${declared}`);
+    }
+  });
+  it('a prefix never returns more than the declared size, and one covering the member is checked', async () => {
+    const exact = await open(member());
+    assert.deepEqual(await readMemberPrefix(exact, exact.entries[0]!, 1_000_000), data);
+    assert.equal((await readMemberPrefix(exact, exact.entries[0]!, 0)).length, 0);
+    const over = await open(member(1000));
+    await assert.rejects(readMemberPrefix(over, over.entries[0]!, 64 * 1024), named('MALFORMED', /past its declared size/));
+    const under = await open(member(60_000));
+    await assert.rejects(readMemberPrefix(under, under.entries[0]!, 55_000), named('MALFORMED', /less than its declared size/));
+  });
+  it('an empty deflated member', async () => {
+    const zip = await open(buildZip([{ name: 'empty.txt', data: '', method: 'deflate' }]).bytes);
+    assert.equal((await openMember(zip, zip.entries[0]!)).size, 0);
+    assert.equal((await readMemberPrefix(zip, zip.entries[0]!, 10)).length, 0);
+  });
+  it('refuses a negative or fractional prefix length (MALFORMED)', async () => {
+    const zip = await open(member());
+    await assert.rejects(readMemberPrefix(zip, zip.entries[0]!, -1), isCode('MALFORMED'));
+    await assert.rejects(readMemberPrefix(zip, zip.entries[0]!, 1.5), isCode('MALFORMED'));
+  });
+});
+
 describe('zip: zip64 and prefixed archives', () => {
   it('reads zip64 end records and extra fields', async () => {
     const built = buildZip(MEMBERS, { zip64: true });
@@ -233,10 +319,16 @@ describe('zip: limits', () => {
     const zip = await open(buildZip([{ name: 'a.txt', data: loremBytes(50_000), method: 'deflate' }]).bytes);
     await assert.rejects(openMember(zip, zip.entries[0]!, 10_000), isCode('LIMIT_EXCEEDED'));
   });
-  it('stops a member that inflates past the cap despite a small declared size (LIMIT_EXCEEDED)', async () => {
+  it('stops a member that inflates past its small declared size, whatever the cap (MALFORMED)', async () => {
     const zip = await open(buildZip([{ name: 'liar.txt', data: loremBytes(200_000), method: 'deflate', declaredSize: 10 }]).bytes);
     assert.equal(zip.entries[0]!.uncompressedSize, 10);
-    await assert.rejects(openMember(zip, zip.entries[0]!, 50_000), isCode('LIMIT_EXCEEDED'));
+    await assert.rejects(openMember(zip, zip.entries[0]!, 50_000), isCode('MALFORMED'));
+  });
+  it('stops a zip bomb with an honest declared size by its compression ratio (LIMIT_EXCEEDED)', async () => {
+    const zeros = new Uint8Array(16 * 1024 * 1024);
+    const zip = await open(buildZip([{ name: 'bomb.bin', data: zeros, method: 'deflate' }]).bytes);
+    assert.equal(zip.entries[0]!.uncompressedSize, zeros.length);
+    await assert.rejects(openMember(zip, zip.entries[0]!), isCode('LIMIT_EXCEEDED'));
   });
   it('stops a zip bomb by its compression ratio (LIMIT_EXCEEDED)', async () => {
     const zeros = new Uint8Array(4 * 1024 * 1024);

@@ -227,7 +227,8 @@ function memberName(zip: ZipArchive, entry: ZipEntry): string {
 
 /**
  * Open a member as a byte source. Stored members are slices (nothing read); deflated members are
- * inflated whole, within LIMITS.zipInflateMember and LIMITS.zipInflateRatio.
+ * inflated whole, within LIMITS.zipInflateMember and LIMITS.zipInflateRatio, and must inflate to
+ * exactly their declared size (more or less is MALFORMED / UNEXPECTED_EOF naming the member).
  */
 export async function openMember(zip: ZipArchive, entry: ZipEntry, maxBytes: number = LIMITS.zipInflateMember): Promise<ByteSource> {
   const name = memberName(zip, entry);
@@ -238,64 +239,99 @@ export async function openMember(zip: ZipArchive, entry: ZipEntry, maxBytes: num
   if (entry.uncompressedSize > maxBytes) {
     throw new ModelwiseError('LIMIT_EXCEEDED', `deflated member of ${entry.uncompressedSize} bytes exceeds the ${maxBytes}-byte inflate limit`, { file: name });
   }
-  const bytes = await inflateMember(zip, entry, start, maxBytes);
+  const bytes = await inflateMember(zip, entry, start, entry.uncompressedSize);
   return new BytesSource(bytes, name);
 }
 
 /**
  * Read the first `length` bytes of a member (stored or deflated) — what detectors need to sniff a
- * member by content without inflating all of it.
+ * member by content without inflating all of it. Never more than the member's declared size; a
+ * prefix that covers the whole member is checked like openMember (exact declared size).
  */
 export async function readMemberPrefix(zip: ZipArchive, entry: ZipEntry, length: number): Promise<Uint8Array> {
   const name = memberName(zip, entry);
+  if (!Number.isSafeInteger(length) || length < 0) throw new ModelwiseError('MALFORMED', `invalid prefix length ${length}`, { file: name });
   if (entry.encrypted) throw new ModelwiseError('UNSUPPORTED', 'member is encrypted', { file: name });
   const start = await memberDataOffset(zip, entry);
   if (entry.method === 0) return zip.source.read(start, Math.min(length, entry.compressedSize));
   if (entry.method !== 8) throw new ModelwiseError('UNSUPPORTED', `compression method ${entry.method} is not supported`, { file: name });
-  return inflateMember(zip, entry, start, length, true);
+  return inflateMember(zip, entry, start, Math.min(length, entry.uncompressedSize));
 }
 
-async function inflateMember(zip: ZipArchive, entry: ZipEntry, start: number, cap: number, prefixOnly = false): Promise<Uint8Array> {
+/** Compressed bytes read from the source per read, and fed to the inflater per push (a push of
+ * n bytes can produce ~1032·n bytes at once, so pushes stay small to bound memory). */
+const READ_STEP = 1024 * 1024;
+const PUSH_STEP = 16 * 1024;
+
+/** fflate's `Inflate` exposes no "stream ended" event; its state object does (final block seen, no
+ * block in progress). Without it, data past the end would pile up in the inflater's input buffer. */
+function streamEnded(inflater: Inflate): boolean {
+  const s = (inflater as unknown as { s?: { f?: number; l?: unknown } }).s;
+  return s !== undefined && !!s.f && !s.l;
+}
+
+/**
+ * Inflate the first `want` bytes of a deflated member (`want` ≤ its declared size). When `want` is
+ * the declared size, the whole stream is inflated and must produce exactly that many bytes.
+ */
+async function inflateMember(zip: ZipArchive, entry: ZipEntry, start: number, want: number): Promise<Uint8Array> {
   const name = memberName(zip, entry);
+  const declared = entry.uncompressedSize;
+  const whole = want >= declared;
   const chunks: Uint8Array[] = [];
-  let produced = 0;
-  let done = false;
-  let overflow = false;
-  const inflater = new Inflate((chunk, final) => {
-    if (done) return;
-    chunks.push(chunk);
+  let kept = 0; // bytes kept (≤ want)
+  let produced = 0; // bytes the stream produced (may pass the declared size)
+  const inflater = new Inflate((chunk) => {
     produced += chunk.length;
-    if (produced >= cap) {
-      if (!prefixOnly) overflow = produced > cap;
-      done = true;
+    if (kept < want && chunk.length > 0) {
+      const take = Math.min(chunk.length, want - kept);
+      chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      kept += take;
     }
-    if (final) done = true;
   });
-  const step = 1024 * 1024;
   let consumed = 0;
+  const full = () => (whole ? produced > declared : kept >= want);
   try {
-    while (!done && consumed < entry.compressedSize) {
-      const n = Math.min(step, entry.compressedSize - consumed);
+    if (!whole && want === 0) return new Uint8Array(0);
+    while (consumed < entry.compressedSize && !full() && !streamEnded(inflater)) {
+      const n = Math.min(READ_STEP, entry.compressedSize - consumed);
       const part = await readExact(zip.source, start + consumed, n, `deflated member ${entry.name}`);
-      consumed += n;
-      inflater.push(part, consumed >= entry.compressedSize);
-      if (!prefixOnly && produced > 1024 * 1024 && produced / consumed > LIMITS.zipInflateRatio) {
-        throw new ModelwiseError('LIMIT_EXCEEDED', `compression ratio above ${LIMITS.zipInflateRatio}:1 (zip bomb?)`, { file: name });
+      for (let i = 0; i < part.length && !full() && !streamEnded(inflater); i += PUSH_STEP) {
+        const piece = part.subarray(i, i + PUSH_STEP);
+        consumed += piece.length;
+        inflater.push(piece, consumed >= entry.compressedSize);
+        if (whole && produced > 1024 * 1024 && produced / consumed > LIMITS.zipInflateRatio) {
+          throw new ModelwiseError('LIMIT_EXCEEDED', `compression ratio above ${LIMITS.zipInflateRatio}:1 (zip bomb?)`, { file: name, offset: start + consumed });
+        }
       }
     }
   } catch (e) {
     if (e instanceof ModelwiseError) throw e;
-    throw new ModelwiseError('MALFORMED', `invalid deflate data: ${(e as Error).message}`, { file: name, offset: start + consumed });
+    const eof = (e as { code?: unknown }).code === 0;
+    throw new ModelwiseError(eof ? 'UNEXPECTED_EOF' : 'MALFORMED', `${eof ? 'deflate stream ends early' : 'invalid deflate data'}: ${(e as Error).message}`, {
+      file: name,
+      offset: start + consumed,
+    });
   }
-  if (overflow) throw new ModelwiseError('LIMIT_EXCEEDED', `member inflates past the ${cap}-byte limit`, { file: name });
-  const total = Math.min(produced, cap);
-  const out = new Uint8Array(total);
+  if (whole && produced > declared) {
+    throw new ModelwiseError('MALFORMED', `member inflates past its declared size of ${declared} bytes`, { file: name, offset: start + consumed });
+  }
+  if (kept < want) {
+    const ended = streamEnded(inflater);
+    throw new ModelwiseError(
+      ended ? 'MALFORMED' : 'UNEXPECTED_EOF',
+      ended
+        ? `member inflates to ${kept} bytes, less than its declared size of ${declared} bytes`
+        : `deflate stream ends after ${kept} of ${declared} declared bytes (${consumed} compressed bytes read)`,
+      { file: name, offset: start + consumed },
+    );
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(kept);
   let p = 0;
   for (const c of chunks) {
-    const take = Math.min(c.length, total - p);
-    out.set(c.subarray(0, take), p);
-    p += take;
-    if (p >= total) break;
+    out.set(c, p);
+    p += c.length;
   }
   return out;
 }

@@ -21,8 +21,13 @@ export class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    const start = Math.min(Math.max(0, offset), this.size);
-    const n = Math.max(0, Math.min(length, this.size - start));
+    // Same contract as the universal sources (clamp in src/io/source.ts): a bad offset or length is
+    // a caller bug fed by untrusted numbers, never silently clamped to something readable.
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new ModelwiseError('MALFORMED', `invalid read of ${length} bytes`, { file: this.name, offset });
+    }
+    const start = Math.min(offset, this.size);
+    const n = Math.min(length, this.size - start);
     const buf = new Uint8Array(n);
     let got = 0;
     while (got < n) {

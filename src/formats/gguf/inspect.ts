@@ -100,6 +100,12 @@ async function readValue(r: SequentialReader, type: number, v1: boolean, key: st
     throw new ModelwiseError('LIMIT_EXCEEDED', `array ${key} has ${n} elements, above the ${INSPECT_LIMITS.arrayDecode} limit`, { file: r.source.name, offset: r.offset });
   }
   const out: GgufValue[] = [];
+  if (elem === 8 && !full) {
+    // Vocabularies: keep a preview, skip the rest in one checked pass over the buffer.
+    for (let i = 0; i < keep; i++) out.push(await readString(r, v1, key));
+    await r.skipStrings(n - keep, v1 ? 4 : 8, key);
+    return { value: { type: elemName, length: n, head: out }, type: typeName };
+  }
   for (let i = 0; i < n; i++) {
     if (elem === 8) {
       if (i < keep) out.push(await readString(r, v1, key));
@@ -298,4 +304,17 @@ export async function inspect(input: InspectInput): Promise<Inspection> {
     ...(files ? { files } : {}),
     diagnostics,
   };
+}
+
+/** The stored bytes of one tensor (ggml block layout as stored; big-endian files are not swapped). */
+export async function readTensor(input: InspectInput, tensor: TensorInfo): Promise<Uint8Array> {
+  const probe = input.probe;
+  if (!probe) throw new ModelwiseError('USAGE', 'GGUF tensors need the file');
+  if (typeof tensor.offset !== 'number' || typeof tensor.byteLength !== 'number') {
+    throw new ModelwiseError('UNSUPPORTED', `tensor ${tensor.name} has no readable data range`, { file: probe.path });
+  }
+  const source = tensor.file ? await probe.sibling(tensor.file) : probe.source;
+  if (!source) throw new ModelwiseError('NOT_FOUND', `shard ${tensor.file} is missing`, { file: probe.path });
+  const { readExact } = await import('../../io/source.js');
+  return readExact(source, tensor.offset, tensor.byteLength, `data of tensor ${tensor.name}`);
 }
