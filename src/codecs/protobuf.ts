@@ -377,6 +377,25 @@ export class SourceFieldReader {
   }
 
   /**
+   * `field` without a read: the field at `pos` when its tag, length and scalar value are already in
+   * the window, else undefined (then call `field`). Lets hot loops over small fields skip a promise.
+   */
+  fieldNow(pos: number, end: number): ProtoField | undefined {
+    if (pos < this.base || pos >= end || end > this.source.size) return undefined;
+    if (Math.min(pos + 21, end) > this.base + this.buf.length) return undefined;
+    const f = readField(this.buf, pos - this.base, Math.min(this.buf.length, end - this.base), { declaredEnd: end - this.base });
+    if (!f) return undefined;
+    const shift = this.base;
+    return { ...f, tagAt: f.tagAt + shift, at: f.at + shift, end: f.end + shift, truncated: false };
+  }
+
+  /** `bytes` without a read: the payload when it is already in the window (and at most `max`), else undefined. */
+  bytesNow(f: ProtoField, max: number): Uint8Array | undefined {
+    if (f.wire !== WIRE.len || f.length > max || f.at < this.base || f.end > this.base + this.buf.length) return undefined;
+    return this.buf.subarray(f.at - this.base, f.end - this.base);
+  }
+
+  /**
    * Iterate the fields of the message in [start, end). Stops (without error) at the first bad field,
    * when the budget runs out, or after `maxFields`; `ok` in the return value says which.
    */
@@ -481,3 +500,38 @@ export const pb = {
     return pb.concat(pb.tag(field, WIRE.i64), b);
   },
 };
+
+/* ------------------------------------------------------------------------------------------------ */
+
+/** Why a `walkMessage` ended. */
+export interface WalkResult {
+  /** Every field up to `end` read (or the visitor stopped the walk on purpose). */
+  ok: boolean;
+  /** Offset where reading failed (a bad field, the budget spent, an I/O error), when !ok. */
+  errorAt?: number;
+}
+
+/**
+ * Visit the fields of the message in [start, end) of a SourceFieldReader's source, one by one,
+ * without reading LEN payloads. The visitor returns `false` to stop early (the walk is then ok);
+ * `maxFields` bounds the walk (reaching it is not ok). The visitor may read inside a field (nested
+ * walks, `reader.bytes`) — the reader re-positions itself.
+ */
+export async function walkMessage(
+  reader: SourceFieldReader,
+  start: number,
+  end: number,
+  visit: (f: ProtoField) => Promise<boolean | void> | boolean | void,
+  maxFields = 10_000_000,
+): Promise<WalkResult> {
+  let p = start;
+  let n = 0;
+  while (p < end) {
+    if (n++ >= maxFields) return { ok: false, errorAt: p };
+    const f = await reader.field(p, end);
+    if (!f) return { ok: false, errorAt: p };
+    if ((await visit(f)) === false) return { ok: true };
+    p = f.end;
+  }
+  return { ok: p === end, ...(p === end ? {} : { errorAt: p }) };
+}

@@ -20,6 +20,7 @@ export const coreml: FormatModule = {
   id: 'coreml',
   name: NAME,
   extensions: ['.mlmodel', '.mlpackage', '.mlmodelc'],
+  load: () => import('./inspect.js'),
 
   async detect(probe: Probe) {
     const head = await probe.head();

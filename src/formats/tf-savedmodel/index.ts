@@ -32,6 +32,7 @@ export const tfSavedmodel: FormatModule = {
   id: 'tf-savedmodel',
   name: NAME,
   extensions: ['.pb', '.pbtxt', '.meta', '.index'],
+  load: () => import('./inspect.js'),
 
   async detect(probe: Probe) {
     const head = await probe.head();
