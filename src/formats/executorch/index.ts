@@ -241,7 +241,7 @@ export const executorch: FormatModule = {
   id: 'executorch',
   name: NAME,
   extensions: ['.pte', '.bpte'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('../read-range.js')).readRange }),
   async detect(probe: Probe) {
     try {
       const head = await probe.head();

@@ -237,7 +237,7 @@ export const ggml: FormatModule = {
   id: 'ggml',
   name: NAME,
   extensions: ['.bin', '.ggml'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('../read-range.js')).readGgmlRange }),
   async detect(probe: Probe): Promise<Detection | undefined> {
     try {
       return await detectGgml(probe);

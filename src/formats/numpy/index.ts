@@ -172,7 +172,7 @@ export const numpy: FormatModule = {
   id: 'numpy',
   name: NAME,
   extensions: ['.npy', '.npz'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), ...(await import('./tensors.js')) }),
   async detect(probe: Probe) {
     try {
       return (await detectNpy(probe)) ?? (await detectNpz(probe));

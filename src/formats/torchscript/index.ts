@@ -18,6 +18,7 @@ export const torchscript: FormatModule = {
   id: 'torchscript',
   name: NAME,
   extensions: ['.pt', '.pth', '.ptl', '.torchscript', '.jit'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 8) return undefined;
