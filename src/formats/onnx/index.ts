@@ -35,6 +35,7 @@ export const onnx: FormatModule = {
   id: 'onnx',
   name: 'ONNX',
   extensions: ['.onnx', '.ort', '.onnxtxt'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 4) return undefined;

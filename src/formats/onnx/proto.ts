@@ -227,14 +227,18 @@ export interface GraphSummary {
  */
 export async function walkGraph(reader: SourceFieldReader, at: number, end: number): Promise<GraphSummary> {
   const out: GraphSummary = { nodes: 0, initializers: 0, sparseInitializers: 0, external: [], externalWithoutLocation: 0, partial: false };
-  const it = reader.fields(at, end);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) {
-      if (!r.value.complete) out.partial = true;
+  for (let p = at; ; ) {
+    if (p >= end) {
+      if (p !== end) out.partial = true;
       break;
     }
-    const f = r.value;
+    // fieldNow: no promise for fields already in the window (graphs of 100k+ nodes)
+    const f = reader.fieldNow(p, end) ?? (await reader.field(p, end));
+    if (!f) {
+      out.partial = true;
+      break;
+    }
+    p = f.end;
     if (GRAPH_PROTO[f.field] !== f.wire) {
       out.partial = true;
       break;
