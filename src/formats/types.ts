@@ -36,6 +36,13 @@ export interface FormatImpl {
    * `state` lets a rule scan an embedded part the same way (e.g. a Keras TorchModuleWrapper blob).
    */
   scan?(input: InspectInput, state: ScanState): Promise<Finding[]>;
+  /**
+   * The stored bytes of one tensor that `inspect` listed, contiguous, little-endian, in the
+   * tensor's own dtype (`tensor.dtype`: plain or a ggml block type). Used by `convert`, one tensor
+   * at a time, so memory stays bounded by the largest tensor. Throws UNSUPPORTED for layouts the
+   * format cannot give (e.g. a tensor whose data lives in a delegate blob).
+   */
+  readTensor?(input: InspectInput, tensor: TensorInfo): Promise<Uint8Array>;
 }
 
 export interface InspectOptions {
