@@ -33,6 +33,7 @@ export const pfa: FormatModule = {
   id: 'pfa',
   name: NAME,
   extensions: ['.pfa', '.json', '.yaml', '.yml'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     const json = await probe.json();
     if (json !== undefined) return fromJson(json);

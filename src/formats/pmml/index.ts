@@ -39,6 +39,7 @@ export const pmml: FormatModule = {
   id: 'pmml',
   name: NAME,
   extensions: ['.pmml', '.xml'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     const text = await xmlHeadText(probe);
     if (text === undefined) return undefined;

@@ -61,6 +61,7 @@ export const tflite: FormatModule = {
   id: 'tflite',
   name: NAME,
   extensions: ['.tflite', '.lite'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 16) return undefined;
