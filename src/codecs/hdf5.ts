@@ -2,12 +2,11 @@
  * A small, read-only HDF5 reader: superblock, object headers and attribute messages, with bounded
  * random-access reads only (spec: https://support.hdfgroup.org/documentation/hdf5/latest/_f_m_t3.html).
  *
- * Written by hand because no well-kept pure-JS HDF5 library reads lazily from a ByteSource, and
- * identification needs only a handful of structures: the superblock (v0–v3), the root object header
- * (v1 prefix + messages, or v2 "OHDR" + "OCHK" continuation chunks) and its attribute messages
- * (0x000C) with fixed-length and variable-length (global heap "GCOL") string values.
- * Groups (symbol tables, link messages), datasets and dense attribute storage (fractal heaps) are
- * the next steps for full Keras inspection; this module keeps the spec's names so they slot in.
+ * Written by hand because no well-kept pure-JS HDF5 library reads lazily from a ByteSource. This
+ * module is the core: the superblock (v0–v3), object headers (v1 prefix + messages, or v2 "OHDR" +
+ * "OCHK" continuation chunks), attribute messages (0x000C) with fixed-length and variable-length
+ * (global heap "GCOL") values, datatypes and dataspaces. Groups and dense storage are in
+ * hdf5-group.ts / hdf5-heap.ts / hdf5-btree.ts, datasets in hdf5-dataset.ts / hdf5-read.ts.
  *
  * Every address and length read from the file goes through `Hdf5File.read`, which checks it against
  * the file size and HDF5_LIMITS before any read or allocation. Errors are ModelwiseError.
@@ -15,29 +14,13 @@
 import { ModelwiseError } from '../errors.js';
 import { decodeUtf8, startsWith, view } from '../io/bytes.js';
 import type { ByteSource } from '../io/source.js';
+import { DatatypeClass, HDF5_LIMITS, UNDEF, pad8, parseDataspace, parseDatatype, readUint, type Dataspace, type Datatype } from './hdf5-types.js';
+
+export { DatatypeClass, HDF5_LIMITS, UNDEF, pad8, parseDataspace, parseDatatype, parseDatatypeAt, readUint } from './hdf5-types.js';
+export type { CompoundMember, Dataspace, Datatype } from './hdf5-types.js';
 
 /** `\x89HDF\r\n\x1a\n` */
 export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
-
-/**
- * Caps for values read from untrusted HDF5 files (kept here until they move to src/limits.ts).
- */
-export const HDF5_LIMITS = {
-  /** Superblock search: offsets 0, 512, 1024 … up to this (a user block larger than this is not seen). */
-  superblockSearch: 64 * 1024,
-  /** Bytes of one object header, all chunks together: real headers are a few KiB (attributes ≤ 64 KiB each). */
-  objectHeaderBytes: 4 * 1024 * 1024,
-  /** Continuation chunks followed for one object header. */
-  continuations: 1024,
-  /** Messages decoded from one object header. */
-  messages: 65_536,
-  /** Datatype nesting (variable-length of variable-length …) decoded. */
-  datatypeDepth: 8,
-  /** Bytes of one attribute value read (string values are truncated to it, arrays are not read past it). */
-  attributeValueBytes: 1024 * 1024,
-  /** Objects walked in one global heap collection to find a variable-length value. */
-  globalHeapObjects: 65_536,
-} as const;
 
 export interface Superblock {
   /** Absolute file offset of the superblock: the base that every address is relative to. */
@@ -67,41 +50,6 @@ export interface ObjectHeader {
   truncated: boolean;
 }
 
-/** HDF5 datatype classes (spec IV.A.2.d). */
-export const DatatypeClass = {
-  FixedPoint: 0,
-  FloatingPoint: 1,
-  Time: 2,
-  String: 3,
-  Bitfield: 4,
-  Opaque: 5,
-  Compound: 6,
-  Reference: 7,
-  Enumerated: 8,
-  VariableLength: 9,
-  Array: 10,
-} as const;
-
-export interface Datatype {
-  class: number;
-  version: number;
-  /** Class bit fields (24 bits). */
-  bits: number;
-  /** Size in bytes of one element. */
-  size: number;
-  /** Base type of a variable-length, array or enumerated type. */
-  base?: Datatype;
-  /** Variable-length string (class 9 with type 1). */
-  isVlenString?: boolean;
-  /** Dimensions of an array type. */
-  arrayDims?: number[];
-}
-
-export interface Dataspace {
-  kind: 'scalar' | 'simple' | 'null';
-  dims: number[];
-}
-
 export interface Attribute {
   name: string;
   /** Undefined when the datatype is a shared (committed) one this reader does not follow. */
@@ -119,27 +67,9 @@ export interface DenseAttributes {
   nameIndexAddress: number;
 }
 
-const UNDEF = -1;
-
-function malformed(file: string, what: string, offset?: number): ModelwiseError {
+export function malformed(file: string, what: string, offset?: number): ModelwiseError {
   return new ModelwiseError('MALFORMED', `HDF5: ${what}`, { file, offset });
 }
-
-/** Little-endian unsigned integer of 1–8 bytes; UNDEF when all bits set (the spec's undefined address) or above 2^53. */
-export function readUint(b: Uint8Array, at: number, size: number): number {
-  if (at < 0 || at + size > b.length) throw new RangeError('HDF5 field outside its buffer');
-  let allOnes = true;
-  let v = 0;
-  for (let i = size - 1; i >= 0; i--) {
-    const byte = b[at + i]!;
-    if (byte !== 0xff) allOnes = false;
-    v = v * 256 + byte;
-  }
-  if (allOnes && size > 1) return UNDEF;
-  return Number.isSafeInteger(v) ? v : UNDEF;
-}
-
-const pad8 = (n: number): number => (n + 7) & ~7;
 
 /** Offset of the HDF5 signature within the first bytes (0, 512, 1024, 2048 …), or -1. */
 export function findSignature(head: Uint8Array): number {
@@ -391,7 +321,7 @@ export class Hdf5File {
     const index = readUint(el, 4 + so, 4);
     if (length === 0 || collection === UNDEF || collection === 0) return '';
     const data = await this.globalHeapObject(collection, index, Math.min(length, maxBytes));
-    return decodeUtf8(data);
+    return decodeUtf8(data.subarray(0, Math.min(data.length, maxBytes)));
   }
 
   /** The first `maxBytes` of object `index` of the global heap collection at `address` (spec III.E). */
@@ -419,7 +349,7 @@ export class Hdf5File {
       if (idx === index) {
         const n = Math.min(size, maxBytes);
         if (q + objHeader + n <= win.length) return win.slice(q + objHeader, q + objHeader + n);
-        return this.read(address + p + objHeader, n, 'global heap object', HDF5_LIMITS.attributeValueBytes);
+        return this.read(address + p + objHeader, n, 'global heap object', Math.max(HDF5_LIMITS.attributeValueBytes, maxBytes));
       }
       p += objHeader + pad8(size);
     }
@@ -469,47 +399,6 @@ export function parseAttribute(d: Uint8Array, sb: Superblock): Attribute | undef
   }
 }
 
-/** Datatype message (spec IV.A.2.d): class, size and the base types needed to read values. */
-export function parseDatatype(d: Uint8Array, at: number, depth = 0): Datatype {
-  if (depth > HDF5_LIMITS.datatypeDepth) throw new RangeError('datatype nesting too deep');
-  if (at + 8 > d.length) throw new RangeError('datatype truncated');
-  const cls = d[at]! & 0x0f;
-  const version = d[at]! >> 4;
-  const bits = d[at + 1]! | (d[at + 2]! << 8) | (d[at + 3]! << 16);
-  const size = readUint(d, at + 4, 4);
-  const t: Datatype = { class: cls, version, bits, size };
-  if (cls === DatatypeClass.VariableLength) {
-    t.isVlenString = (bits & 0x0f) === 1;
-    t.base = parseDatatype(d, at + 8, depth + 1);
-  } else if (cls === DatatypeClass.Array) {
-    const rank = d[at + 8]!;
-    const dims: number[] = [];
-    let p = at + 8 + (version === 1 || version === 2 ? 4 : 1);
-    for (let i = 0; i < rank; i++, p += 4) dims.push(readUint(d, p, 4));
-    if (version === 1 || version === 2) p += 4 * rank; // permutation indices
-    t.arrayDims = dims;
-    t.base = parseDatatype(d, p, depth + 1);
-  }
-  return t;
-}
-
-/** Dataspace message (spec IV.A.2.b), versions 1 and 2. */
-export function parseDataspace(d: Uint8Array, sizeOfLengths: number): Dataspace {
-  const version = d[0];
-  const rank = d[1]!;
-  if (version !== 1 && version !== 2) throw new RangeError('unknown dataspace version');
-  if (rank > 32) throw new RangeError('dataspace rank over 32');
-  let p = version === 1 ? 8 : 4;
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++, p += sizeOfLengths) {
-    const n = readUint(d, p, sizeOfLengths);
-    if (n === UNDEF) throw new RangeError('dataspace dimension too large');
-    dims.push(n);
-  }
-  const kind = version === 2 && d[3] === 2 ? 'null' : rank === 0 ? 'scalar' : 'simple';
-  return { kind, dims };
-}
-
 /** Attribute info message (0x0015): where dense attributes live. Undefined when there are none. */
 export function parseAttributeInfo(d: Uint8Array, so: number): DenseAttributes | undefined {
   try {
@@ -526,8 +415,8 @@ export function parseAttributeInfo(d: Uint8Array, so: number): DenseAttributes |
 }
 
 /**
- * Recover attribute messages by name from raw bytes (e.g. a fractal heap direct block holding
- * densely stored attributes, which this reader does not walk yet): each `name\0` found is tried as
+ * Recover attribute messages by name from raw bytes (e.g. a fractal heap direct block of a damaged
+ * file whose dense storage cannot be walked): each `name\0` found is tried as
  * the name field of a version 1/2 (8-byte prefix) or version 3 (9-byte prefix) attribute message.
  * A heuristic for identification only; the result is checked by re-parsing the message.
  */
@@ -579,7 +468,7 @@ function decodeInt(el: Uint8Array, dt: Datatype): number {
 /**
  * The root group's attributes with their values (strings cut at `maxValueBytes`): what a detector
  * needs to tell a Keras file from any other HDF5 file. `dense` is set when some attributes live in a
- * fractal heap this reader does not walk yet.
+ * fractal heap (read them with hdf5-group.ts objectAttributes).
  */
 export async function readRootAttributes(
   file: Hdf5File,

@@ -25,6 +25,7 @@ export const caffe: FormatModule = {
   id: 'caffe',
   name: NAME,
   extensions: ['.caffemodel', '.prototxt', '.h5'],
+  load: () => import('./inspect.js'),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 4) return undefined;
@@ -75,7 +76,7 @@ const NET_TEXT = /\.prototxt$/i;
  * else the only one. When the weights are the only ones in the folder, the other net prototxts
  * (train_val …) belong to them too.
  */
-async function findPrototxts(probe: Probe): Promise<ModelFile[]> {
+export async function findPrototxts(probe: Probe): Promise<ModelFile[]> {
   const siblings = await probe.siblings();
   const protos = siblings.filter((s) => NET_TEXT.test(s.path) && !/solver/i.test(s.path));
   if (protos.length === 0) return [];
@@ -105,8 +106,9 @@ function detectPrototxt(text: string, probe: Probe): Detection | undefined | Pro
   const layerBlocks = (t.match(/^\s*layers?\s*\{/gm) ?? []).length;
   if (layerBlocks === 0) return undefined;
   // A layer block names its type and wires blobs (bottom/top) — TF pbtxt uses node/op instead.
-  const types = [...t.matchAll(/^\s*type\s*:\s*"?([A-Za-z][A-Za-z0-9_]*)"?\s*$/gm)].map((m) => m[1]!);
-  if (types.length === 0 || !/^\s*(top|bottom)\s*:\s*"/m.test(t)) return undefined;
+  // One field per line is usual; compact nets put a whole layer on one line (`layer { name: "a" type: "ReLU" … }`).
+  const types = [...t.matchAll(/(?:^|[\s{;,])type\s*:\s*("?)([A-Za-z][A-Za-z0-9_]*)\1(?=[\s}#;,]|$)/gm)].map((m) => m[2]!);
+  if (types.length === 0 || !/(?:^|[\s{;,])(top|bottom)\s*:\s*"/m.test(t)) return undefined;
   if (/^\s*(node|op)\s*[:{]/m.test(t) && !/^\s*layers?\s*\{/m.test(t)) return undefined;
   if (/^\s*(base_lr|lr_policy|max_iter|solver_mode)\s*:/m.test(t)) return undefined; // a solver, not a net
   return (async () => {

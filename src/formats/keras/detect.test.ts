@@ -6,6 +6,7 @@ import { BytesSource } from '../../io/source.js';
 import { MemoryTree } from '../../io/tree.js';
 import { identify } from '../../identify/identify.js';
 import { buildHdf5, type H5Attribute } from '../../../test/helpers/hdf5-writer.js';
+import { buildHdf5Tree } from '../../../test/helpers/hdf5-tree-writer.js';
 import { buildZip } from '../../../test/helpers/zip-writer.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -76,7 +77,17 @@ describe('keras detect: legacy HDF5', () => {
     assert.equal(d?.details?.weightsOnly, true);
   });
 
-  it('dense attribute storage: falls back to a name search (medium), values recovered', async () => {
+  it('dense attribute storage (fractal heap + v2 B-tree) is read: high confidence', async () => {
+    const attrs = { keras_version: '2.15.0', backend: 'tensorflow', model_config: MODEL_CONFIG, a1: 1, a2: 2, a3: 3, a4: 4, a5: 5, a6: 6, a7: 7, a8: 8 };
+    const { bytes } = buildHdf5Tree({ dense: true, attrs, members: { model_weights: { members: {} } } }, { superblock: 2 });
+    const d = await keras.detect!(probeOf(bytes, 'm.h5'));
+    assert.equal(d?.format.variant, 'keras-h5');
+    assert.equal(d?.confidence, 'high');
+    assert.equal(d?.format.version, '2.15.0');
+    assert.equal(d?.details?.modelClass, 'Functional');
+  });
+
+  it('unreadable dense attribute storage: falls back to a name search (medium), values recovered', async () => {
     const d = await keras.detect!(probeOf(buildHdf5([...fullModelAttrs], { superblock: 2, dense: true }), 'm.h5'));
     assert.equal(d?.format.variant, 'keras-h5');
     assert.equal(d?.confidence, 'medium');

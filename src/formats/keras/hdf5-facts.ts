@@ -8,6 +8,7 @@
  * An HDF5 file without any of these is not Keras (the not-a-model fallback describes it).
  */
 import { Hdf5File, readRootAttributes, scanAttributeMessages, type AttributeValue } from '../../codecs/hdf5.js';
+import { objectAttributes } from '../../codecs/hdf5-group.js';
 import { indexOfAscii } from '../../io/bytes.js';
 import type { ByteSource } from '../../io/source.js';
 
@@ -35,6 +36,8 @@ const VALUE_BYTES = 2048;
 /** Bytes searched for attribute names when the header cannot be read attribute by attribute. */
 const SEARCH_BYTES = 256 * 1024;
 const LAYER_NAMES_KEPT = 4096;
+/** Bytes of one densely stored attribute message read (name, type and the start of the value). */
+const DENSE_BYTES = 64 * 1024;
 
 const str = (v: AttributeValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -48,11 +51,9 @@ export async function kerasHdf5Facts(source: ByteSource, head: Uint8Array): Prom
   }
   const superblockVersion = file.superblock.version;
   try {
-    const root = await readRootAttributes(file, {
-      maxHeaderBytes: HEADER_BUDGET,
-      maxValueBytes: VALUE_BYTES,
-      values: (n) => n === 'keras_version' || n === 'backend' || n === 'model_config' || /^layer_names\d*$/.test(n) || n === 'nb_layers',
-    });
+    const wanted = (n: string): boolean => n === 'keras_version' || n === 'backend' || n === 'model_config' || /^layer_names\d*$/.test(n) || n === 'nb_layers';
+    let root = await readRootAttributes(file, { maxHeaderBytes: HEADER_BUDGET, maxValueBytes: VALUE_BYTES, values: wanted });
+    if (root.dense) root = (await denseRootAttributes(file, wanted).catch(() => undefined)) ?? root;
     const names = root.names;
     const has = (n: string): boolean => names.includes(n);
     const layerKeys = names.filter((n) => /^layer_names\d*$/.test(n)).sort((a, b) => Number(a.slice(11) || -1) - Number(b.slice(11) || -1));
@@ -92,8 +93,17 @@ export async function kerasHdf5Facts(source: ByteSource, head: Uint8Array): Prom
   return byteSearch(file, head);
 }
 
+/** Root attributes including densely stored ones (fractal heap), each message read up to DENSE_BYTES. */
+async function denseRootAttributes(file: Hdf5File, wanted: (n: string) => boolean): Promise<Awaited<ReturnType<typeof readRootAttributes>>> {
+  const oh = await file.objectHeader(file.superblock.rootObjectHeader, HEADER_BUDGET);
+  const attrs = await objectAttributes(file, oh, DENSE_BYTES);
+  const values: Record<string, AttributeValue> = {};
+  for (const a of attrs) if (wanted(a.name)) values[a.name] = await file.attributeValue(a, VALUE_BYTES).catch(() => null);
+  return { names: attrs.map((a) => a.name), values, dense: false, truncated: oh.truncated };
+}
+
 /**
- * Fallback when the root attributes are stored densely (fractal heap, not walked yet) or the header
+ * Fallback when the root attributes cannot be read (a damaged header or dense storage) or the header
  * could not be decoded: look for Keras attribute names in the first SEARCH_BYTES of the file, and
  * recover the messages found there to read keras_version and backend when possible.
  */

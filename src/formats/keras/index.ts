@@ -32,6 +32,7 @@ export const keras: FormatModule = {
     if (json !== undefined) return detectJson(probe, json);
     return undefined;
   },
+  load: () => import('./inspect.js'),
 };
 
 // ---------------------------------------------------------------- keras-v3 (.keras zip)

@@ -157,6 +157,7 @@ export const tfjs: FormatModule = {
       },
     });
   },
+  load: () => import('./inspect.js'),
 };
 
 /** A bare weights manifest (weights_manifest.json of tfjs-converter 0.x), maybe next to tensorflowjs_model.pb. */
