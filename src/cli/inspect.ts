@@ -5,6 +5,9 @@ import { renderInspect } from '../render/inspect.js';
 import { asModelwiseError } from '../errors.js';
 import type { CliIO } from './main.js';
 import { toJson } from './json.js';
+import { adviseModelAt } from '../node/advise.js';
+import { estimateMemory } from '../advise/memory.js';
+import { renderMemory } from '../render/advise.js';
 
 export function inspectCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
   program
@@ -15,6 +18,9 @@ export function inspectCommand(program: Command, io: CliIO, setExit: (code: numb
     .option('--tensors', 'add the tensor table (name, dtype, shape, size, offset)')
     .option('--metadata', 'add the full metadata')
     .option('--max-tensors <n>', 'keep at most n tensor items in the report (the count stays exact)', (v) => Number.parseInt(v, 10))
+    .option('--memory', 'add the memory estimate to run it: weights + KV cache + compute + overhead')
+    .option('--context <n>', 'context length for --memory (default: the model\'s, at most 4096)', (v) => Number.parseInt(v, 10))
+    .option('--batch <n>', 'micro-batch size for --memory (default 512)', (v) => Number.parseInt(v, 10))
     .addHelpText(
       'after',
       `
@@ -22,16 +28,24 @@ Examples:
   $ modelwise inspect model.gguf
   $ modelwise inspect model.safetensors --tensors
   $ modelwise inspect ./Llama-3-8B/ --json > report.json
+  $ modelwise inspect model.gguf --memory --context 32768
   $ modelwise inspect hf://Qwen/Qwen2.5-0.5B-Instruct/model.safetensors
 
 Only headers are read: a 70 GB checkpoint reads kilobytes to a few megabytes.
 Exit codes: 0 report printed, 1 not a model or not inspectable, 2 usage or I/O error.`,
     )
-    .action(async (path: string, opts: { json?: boolean; tensors?: boolean; metadata?: boolean; maxTensors?: number }) => {
+    .action(async (path: string, opts: { json?: boolean; tensors?: boolean; metadata?: boolean; maxTensors?: number; memory?: boolean; context?: number; batch?: number }) => {
       try {
         const report = await inspect(path, { options: { ...(opts.maxTensors !== undefined ? { maxTensors: opts.maxTensors } : {}) } });
-        if (opts.json) io.stdout(toJson(report) + '\n');
-        else io.stdout(renderInspect(report, { tensors: opts.tensors, metadata: opts.metadata }) + '\n');
+        let memory;
+        let context = 0;
+        if (opts.memory) {
+          const { model } = await adviseModelAt(path);
+          context = opts.context ?? Math.min(model.shape.contextLength ?? 4096, 4096);
+          memory = estimateMemory(model.shape, { context, batch: opts.batch });
+        }
+        if (opts.json) io.stdout(toJson(memory ? { ...report, memory: { context, ...memory } } : report) + '\n');
+        else io.stdout(renderInspect(report, { tensors: opts.tensors, metadata: opts.metadata }) + (memory ? '\n' + renderMemory(report.path, context, memory) : '') + '\n');
       } catch (e) {
         const err = asModelwiseError(e, path);
         if (opts.json) io.stdout(toJson({ path, error: err.toJSON() }) + '\n');

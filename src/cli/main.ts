@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { identifyCommand } from './identify.js';
 import { inspectCommand } from './inspect.js';
 import { scanCommand } from './scan.js';
+import { convertCommand } from './convert.js';
+import { adviseCommands } from './advise.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,6 +51,9 @@ Examples:
   $ modelwise identify ./my-model-folder --json
   $ modelwise inspect model.safetensors --tensors
   $ modelwise scan -r ./downloads --fail-on suspicious
+  $ modelwise convert ./Llama-3.2-1B --to gguf --quant Q4_K_M
+  $ modelwise advise model.gguf --target cpu --ram 16GB
+  $ modelwise formats
   $ modelwise identify hf://Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf
 
 Exit codes: 0 success, 1 a reported failure (e.g. not a model), 2 usage or I/O error.`,
@@ -58,6 +63,8 @@ Exit codes: 0 success, 1 a reported failure (e.g. not a model), 2 usage or I/O e
   identifyCommand(program, io, setExit);
   inspectCommand(program, io, setExit);
   scanCommand(program, io, setExit, version());
+  convertCommand(program, io, setExit);
+  adviseCommands(program, io, setExit);
 
   try {
     await program.parseAsync(argv);
