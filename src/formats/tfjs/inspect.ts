@@ -16,7 +16,8 @@ import { kerasTopology } from '../keras/topology.js';
 import { graphDefOps, graphModel } from './graph.js';
 import { parseManifest, weightTensor, type ManifestGroup } from './manifest.js';
 
-export { dequantizeTfjs } from './manifest.js';
+import { dequantizeTfjs } from './manifest.js';
+export { dequantizeTfjs };
 
 type Obj = Record<string, unknown>;
 
@@ -219,8 +220,8 @@ async function readSpan(probe: Probe, shards: { path: string; rel?: string; size
 }
 
 /**
- * A weight's stored bytes: the manifest dtype's bytes, or for a quantized weight the quantized
- * bytes (decode with dequantizeTfjs). String weights have no fixed-size form (UNSUPPORTED).
+ * A weight's bytes in its manifest dtype; quantized weights (uint8/uint16/float16 storage) come
+ * back dequantized. String weights have no fixed-size form (UNSUPPORTED).
  */
 export async function readTensor(input: InspectInput, tensor: TensorInfo): Promise<Uint8Array> {
   const probe = input.probe;
@@ -246,7 +247,14 @@ export async function readTensor(input: InspectInput, tensor: TensorInfo): Promi
         } else offset += x.byteLength ?? 0;
       }
     }
-    return readSpan(probe, plan.groups[gi]!, offset, w.byteLength, `weight ${w.name}`);
+    const bytes = await readSpan(probe, plan.groups[gi]!, offset, w.byteLength, `weight ${w.name}`);
+    // The readTensor contract is bytes in tensor.dtype: quantized weights (uint8/uint16/float16
+    // storage of a float32 weight) are dequantized to float32 here.
+    if (typeof tensor.quantization?.storedDtype === 'string' && tensor.dtype === 'f32') {
+      const f = dequantizeTfjs(tensor, bytes);
+      return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+    }
+    return bytes;
   }
   throw new ModelwiseError('NOT_FOUND', `no weight ${tensor.name} in the manifest`, { file: probe.path });
 }
