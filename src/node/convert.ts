@@ -15,6 +15,9 @@ import { FileSource } from './file-source.js';
 import { FileSinkFactory } from './file-sink.js';
 import { QuantPool } from './quant-pool.js';
 
+/** Dtypes whose values compare as floats in --verify (others compare byte for byte). */
+const FLOATABLE = /^(f64|f32|f16|bf16|i8|i16|i32|i64|u8|u16|u32|u64|qint8|quint8|qint32|q\d|q\d_k|iq|tq|mxfp|nvfp)/;
+
 export interface ConvertRequest {
   to: 'safetensors' | 'gguf';
   /** Output file (or base path for shards); default: next to the input. */
@@ -110,12 +113,18 @@ async function verify(model: OpenedModel, report: ModelReport, plan: ConvertPlan
       const o = outByName.get(t.name);
       if (!o) throw new ModelwiseError('MALFORMED', `verify: tensor ${t.name} is missing from the output`);
       const n = t.shape.reduce((a, b) => a * b, 1);
-      const a = toF32(s.dtype, await model.impl.readTensor!(model.input, s), n);
-      const b = toF32(o.dtype, await out.model.impl.readTensor!(out.model.input, o), n);
+      const rawA = await model.impl.readTensor!(model.input, s);
+      const rawB = await out.model.impl.readTensor!(out.model.input, o);
+      if (!FLOATABLE.test(s.dtype) || !FLOATABLE.test(o.dtype)) {
+        // Complex, boolean and other non-float data: compare the bytes.
+        const same = rawA.length === rawB.length && rawA.every((x, i) => x === rawB[i]);
+        rows.push({ name: t.name, maxAbs: same ? 0 : Infinity, rms: same ? 0 : Infinity });
+        continue;
+      }
+      const a = toF32(s.dtype, rawA, n);
+      const b = toF32(o.dtype, rawB, n);
       let maxAbs = 0;
       let sq = 0;
-      const transform = undefined;
-      void transform;
       for (let i = 0; i < n; i++) {
         const d = Math.abs(a[i]! - b[i]!);
         if (d > maxAbs || Number.isNaN(d)) maxAbs = Number.isNaN(d) ? (Number.isNaN(a[i]!) && Number.isNaN(b[i]!) ? maxAbs : Infinity) : d;

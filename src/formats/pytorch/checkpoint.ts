@@ -3,7 +3,9 @@
  * archive (data.pkl + data/<key> records), the legacy pickle stream or the legacy tar. Gives the
  * state_dict-named tensors with their offsets, the non-tensor entries and the layout's records.
  */
+import { ModelwiseError } from '../../errors.js';
 import type { Probe } from '../../identify/probe.js';
+import { SliceSource, type ByteSource } from '../../io/source.js';
 import type { PickleEvent } from '../../codecs/pickle.js';
 import type { TensorInfo } from '../../types.js';
 import { decodeLatin1 } from '../../io/bytes.js';
@@ -12,7 +14,7 @@ import { pickleStart } from './pickle-peek.js';
 import { readLegacyPickle, readLegacyTar, type LegacyRead } from './legacy-read.js';
 import { collectStateDict, foreignGlobals, type ForeignGlobal, type StateDict, type StorageRef } from './state-dict.js';
 import { Diagnostics, tensorInfos, type StorageLocation } from './tensor-info.js';
-import { locateStorages, readText, walkRecord } from './zip-records.js';
+import { locateStorages, openStorageRecord, readText, walkRecord } from './zip-records.js';
 
 export interface CheckpointRead {
   variant: 'zip' | 'legacy-pickle' | 'legacy-tar';
@@ -21,6 +23,10 @@ export interface CheckpointRead {
   tensors: TensorInfo[];
   foreign: ForeignGlobal[];
   details: Record<string, unknown>;
+  /** Where a storage's bytes are, and their byte order; undefined when the file does not hold it. */
+  locate: (s: StorageRef) => StorageLocation | undefined;
+  /** A source over exactly a storage's bytes, for readTensor (a slice, or the inflated zip member). */
+  openStorage: (s: StorageRef) => Promise<ByteSource>;
 }
 
 /** Read one checkpoint file; undefined when it is none of the three layouts. `file` labels shard tensors. */
@@ -37,7 +43,13 @@ export async function readCheckpoint(probe: Probe, diags: Diagnostics, file?: st
     variant = 'legacy-tar';
   }
   if (!legacy) return undefined;
-  return finish(variant, legacy.version, legacy.stateDict, legacy.events, legacy.locate, legacy.details, diags, label, file);
+  const locate = legacy.locate;
+  const openStorage = async (s: StorageRef): Promise<ByteSource> => {
+    const loc = locate(s);
+    if (!loc || loc.offset === null || loc.size === null) throw new ModelwiseError('MALFORMED', `storage ${s.key} is not located in the file`, { file: probe.path });
+    return new SliceSource(probe.source, loc.offset, loc.size, `${probe.path} storage ${s.key}`);
+  };
+  return finish(variant, legacy.version, legacy.stateDict, legacy.events, locate, openStorage, legacy.details, diags, label, file);
 }
 
 async function readZip(probe: Probe, l: TorchZipLayout, diags: Diagnostics, label: string, file?: string): Promise<CheckpointRead> {
@@ -57,10 +69,16 @@ async function readZip(probe: Probe, l: TorchZipLayout, diags: Diagnostics, labe
   const keys = new Set<string>();
   for (const t of sd.tensors) if (t.tensor.storage) keys.add(t.tensor.storage.key);
   const locs = await locateStorages(zip, l.records, 'data/', keys, diags, label);
+  if (l.byteorder === 'big') for (const loc of locs.values()) loc.bigEndian = true;
+  const openStorage = async (s: StorageRef): Promise<ByteSource> => {
+    const e = l.records.get(`data/${s.key}`);
+    if (!e) throw new ModelwiseError('MALFORMED', `storage record ${l.top}/data/${s.key} is not in the archive`, { file: probe.path });
+    return openStorageRecord(zip, e, locs.get(s.key)?.offset);
+  };
   details.storages = l.storages;
   const unused = [...l.records.keys()].filter((k) => k.startsWith('data/') && !keys.has(k.slice(5))).length;
   if (unused > 0) details.unreferencedStorages = unused;
-  return finish('zip', l.version !== undefined ? String(l.version) : null, sd, r?.events ?? [], (s) => locs.get(s.key), details, diags, label, file);
+  return finish('zip', l.version !== undefined ? String(l.version) : null, sd, r?.events ?? [], (s) => locs.get(s.key), openStorage, details, diags, label, file);
 }
 
 function finish(
@@ -69,6 +87,7 @@ function finish(
   sd: StateDict,
   events: PickleEvent[],
   locate: (s: StorageRef) => StorageLocation | undefined,
+  openStorage: (s: StorageRef) => Promise<ByteSource>,
   details: Record<string, unknown>,
   diags: Diagnostics,
   label: string,
@@ -84,5 +103,5 @@ function finish(
   for (const t of sd.tensors) if (t.tensor.storage?.location) locations.add(t.tensor.storage.location);
   if (locations.size) details.storageLocations = [...locations].sort();
   details.root = sd.root;
-  return { variant, version, stateDict: sd, tensors, foreign: foreignGlobals(events), details };
+  return { variant, version, stateDict: sd, tensors, foreign: foreignGlobals(events), details, locate, openStorage };
 }

@@ -20,7 +20,7 @@ export const pytorch: FormatModule = {
   id: 'pytorch',
   name: NAME,
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.pkl', '.tar', '.pt2'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('./tensors.js')).readTensor }),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 2) return undefined;

@@ -81,6 +81,13 @@ export async function readLegacyPickle(source: ByteSource, diags: Diagnostics): 
       return st;
     },
   });
+  // Storages reachable only through objects the state_dict walk does not enter (sparse tensors,
+  // custom objects) still give their element size, so the storages after them can be located.
+  for (const pid of persistentIds(obj.value)) {
+    const t = seq(pid);
+    const st = t && t[0] === 'storage' ? storageOfPid(t) : undefined;
+    if (st && !storages.has(st.key)) storages.set(st.key, st);
+  }
   const locs = new Map<string, StorageLocation>();
   if (!obj.error) {
     const keys = await pickleAt(source, obj.end);
@@ -95,6 +102,31 @@ export async function readLegacyPickle(source: ByteSource, diags: Diagnostics): 
     details,
     version: typeof proto.value === 'number' ? String(proto.value) : null,
   };
+}
+
+/** Every persistent id in a walked value (each node once, bounded). */
+function persistentIds(root: PValue | undefined, maxNodes = 5_000_000): PValue[] {
+  const out: PValue[] = [];
+  const seen = new Set<object>();
+  const stack: (PValue | undefined)[] = [root];
+  while (stack.length && seen.size < maxNodes) {
+    const v = stack.pop();
+    if (!v || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    switch (v.kind) {
+      case 'persid': out.push(v.pid); break;
+      case 'tuple': case 'list': case 'set': for (const x of v.items) stack.push(x); break;
+      case 'dict': for (const [k, x] of v.entries) stack.push(k, x); break;
+      case 'build': stack.push(v.obj, v.state); break;
+      case 'call':
+        stack.push(v.func, v.args, v.kwargs, v.state);
+        for (const x of v.appends ?? []) stack.push(x);
+        for (const [k, x] of v.setitems ?? []) stack.push(k, x);
+        break;
+      default: break;
+    }
+  }
+  return out;
 }
 
 /** `('storage', type, key, location, size, view_metadata)` of a legacy pickle. */
@@ -125,17 +157,34 @@ async function walkStorages(source: ByteSource, at: number, keys: string[], size
       diags.add('UNEXPECTED_EOF', `file ends before storage ${k} (offset ${p})`);
       break;
     }
-    const c = view(await readExact(source, p, 8, `storage ${k} size`)).getBigUint64(0, le);
-    const bytes = c * BigInt(es);
-    if (bytes > BigInt(source.size - p - 8)) {
-      diags.add('TENSOR_OUT_OF_BOUNDS', `storage ${k} at offset ${p} claims ${c} elements, past the end of the file`);
+    const c = storageCount(await readExact(source, p, 8, `storage ${k} size`), le, es, source.size - p - 8);
+    if (!c.fits) {
+      diags.add('TENSOR_OUT_OF_BOUNDS', `storage ${k} at offset ${p} claims ${c.count} elements, past the end of the file`);
       out.set(k, { offset: p + 8, size: source.size - p - 8 });
       break;
     }
-    out.set(k, { offset: p + 8, size: Number(bytes) });
-    p += 8 + Number(bytes);
+    out.set(k, { offset: p + 8, size: c.bytes, ...(c.bigEndian ? { bigEndian: true } : {}) });
+    p += 8 + c.bytes;
   }
   return p;
+}
+
+/**
+ * A legacy storage's `<u64 element count>` and the byte order of its data. torch ≥ 1.0 writes both
+ * little-endian whatever the host (THPStorage_writeFileRaw converts), so `sys_info.little_endian`
+ * only describes the writing machine; torch 0.2–0.4 wrote the count in host order, and 0.1 wrote
+ * count and data in host order. So: the count is read in the order that fits the file (sys_info's
+ * first); a little-endian count means little-endian data, a big-endian one means data in the
+ * order sys_info states.
+ */
+function storageCount(b: Uint8Array, le: boolean, elementSize: number, room: number): { count: bigint; fits: boolean; bytes: number; bigEndian: boolean } {
+  const dv = view(b);
+  const fit = (c: bigint) => c * BigInt(elementSize) <= BigInt(Math.max(0, room));
+  for (const little of le ? [true, false] : [false, true]) {
+    const c = dv.getBigUint64(0, little);
+    if (fit(c)) return { count: c, fits: true, bytes: Number(c) * elementSize, bigEndian: !little && !le };
+  }
+  return { count: dv.getBigUint64(0, le), fits: false, bytes: 0, bigEndian: false };
 }
 
 /** A torch ≤ 0.1 tar checkpoint. */
@@ -184,15 +233,14 @@ async function readTarStorages(source: ByteSource, e: TarEntry, le: boolean, sto
       return;
     }
     const key = String(t[0]);
-    const c = view(await readExact(source, r.end, 8, 'storage size')).getBigUint64(0, le);
-    const bytes = c * BigInt(cls[1]);
-    if (bytes > BigInt(end - r.end - 8)) {
-      diags.add('TENSOR_OUT_OF_BOUNDS', `storage ${key} claims ${c} elements, past the end of the storages member`);
+    const c = storageCount(await readExact(source, r.end, 8, 'storage size'), le, cls[1], end - r.end - 8);
+    if (!c.fits) {
+      diags.add('TENSOR_OUT_OF_BOUNDS', `storage ${key} claims ${c.count} elements, past the end of the storages member`);
       return;
     }
-    storages.set(key, { key, storageType: cls[2], dtype: cls[0], elementSize: cls[1], location: typeof t[1] === 'string' ? t[1] : null, numel: Number(c) });
-    locs.set(key, { offset: r.end + 8, size: Number(bytes) });
-    p = r.end + 8 + Number(bytes);
+    storages.set(key, { key, storageType: cls[2], dtype: cls[0], elementSize: cls[1], location: typeof t[1] === 'string' ? t[1] : null, numel: c.bytes / cls[1] });
+    locs.set(key, { offset: r.end + 8, size: c.bytes, ...(c.bigEndian ? { bigEndian: true } : {}) });
+    p = r.end + 8 + c.bytes;
   }
   if (p >= end) return;
   const views = await pickleAt(source, p, end);

@@ -19,6 +19,8 @@ export interface StorageLocation {
   size: number | null;
   /** The file holding it, when not the entry file (shards). */
   file?: string;
+  /** The storage's data is big-endian (legacy files whose writer did not convert; zip byteorder "big"). */
+  bigEndian?: boolean;
 }
 
 /** Collects diagnostics, keeping a few of each code and counting the rest. */
@@ -79,9 +81,12 @@ export function tensorInfos(entries: StateDictEntry[], locate: (s: StorageRef) =
         missing.add(st.key);
       } else {
         if (loc.file) info.file = loc.file;
-        const first = firstElement(t) * st.elementSize;
+        // Offsets and strides count elements of the tensor's dtype (an untyped storage's bytes for
+        // _rebuild_tensor_v3); a legacy view's offset counts elements of its storage.
+        const es = dtypeBytes(t.dtype, 1) ?? st.elementSize;
+        const first = (st.view?.offset ?? 0) * st.elementSize + t.storageOffset * es;
         if (loc.offset !== null) info.offset = loc.offset + first;
-        const need = first + extent(t) * st.elementSize;
+        const need = first + extent(t) * es;
         if (loc.size !== null && extent(t) > 0 && need > loc.size) {
           diags.add('TENSOR_OUT_OF_BOUNDS', `${label}tensor ${name} needs bytes up to ${need} of storage ${st.key}, which holds ${loc.size}`);
         }

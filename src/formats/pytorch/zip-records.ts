@@ -2,11 +2,13 @@
  * Reading the records of a PyTorchStreamWriter zip (see ./archive.ts) for inspection: small records
  * whole (pickles, code, version), and where each storage record's bytes start — which needs the
  * member's local header (30 bytes + name + the alignment padding torch writes in the extra field),
- * read for every storage, in small concurrent batches. Storage payloads are never read.
+ * read for every storage, in small concurrent batches. Storage payloads are never read here; readTensor
+ * opens them with openStorageRecord.
  */
 import { ModelwiseError } from '../../errors.js';
-import { INSPECT_LIMITS } from '../../limits.js';
+import { INSPECT_LIMITS, LIMITS } from '../../limits.js';
 import { memberDataOffset, openMember, readMemberPrefix, type ZipArchive, type ZipEntry } from '../../codecs/zip.js';
+import { SliceSource, type ByteSource } from '../../io/source.js';
 import { walkPickle, type PickleResult } from '../../codecs/pickle.js';
 import { decodeUtf8 } from '../../io/bytes.js';
 import type { Diagnostics, StorageLocation } from './tensor-info.js';
@@ -76,4 +78,17 @@ export async function locateStorages(zip: ZipArchive, records: Map<string, ZipEn
     });
   }
   return out;
+}
+
+/**
+ * The bytes of a storage record, for readTensor: a slice of the archive when stored (nothing read
+ * yet), the inflated member when deflated (within LIMITS.zipInflateMember and the ratio limit).
+ * `offset` is where the stored member's data starts, when already known (StorageLocation).
+ */
+export async function openStorageRecord(zip: ZipArchive, entry: ZipEntry, offset?: number | null): Promise<ByteSource> {
+  if (entry.method === 0 && !entry.encrypted) {
+    const start = offset ?? (await memberDataOffset(zip, entry));
+    return new SliceSource(zip.source, start, Math.min(entry.compressedSize, entry.uncompressedSize), `${zip.source.name} > ${entry.name}`);
+  }
+  return openMember(zip, entry, LIMITS.zipInflateMember);
 }

@@ -71,8 +71,61 @@ export async function inspect(input: InspectInput): Promise<Inspection> {
     }
   }
 
+  const tree = await moduleTensors(zip, l, diags, details);
+  const { entries, storageDir, foreign } = tree;
+  const architecture = tree.architecture;
+  if (tree.producer !== undefined) producer = tree.producer;
+
+  const keys = entries.flatMap((e) => (e.tensor.storage ? [e.tensor.storage.key] : []));
+  const locs = await locateStorages(zip, l.records, storageDir, keys, diags);
+  const tensors = tensorInfos(entries, (s) => locs.get(s.key), diags);
+  const ties = markTies(entries, tensors);
+  if (ties.groups.length) details.tiedWeights = ties.groups;
+  if (ties.sharedStorages) details.sharedStorages = ties.sharedStorages;
+
+  const constants = await walkRecord(zip, l.records.get('constants.pkl'), 'constants.pkl', diags);
+  if (constants) {
+    foreign.push(...foreignGlobals(constants.events, (m) => m.startsWith('__torch__')));
+    const items = seq(constants.value) ?? [];
+    details.constants = items.length;
+    const ct = items.flatMap((v, i) => {
+      const t = asTensor(v, storageFromPid);
+      return t.kind === 'tensor' ? [{ index: i, dtype: t.dtype, shape: t.shape, storage: t.storage ? `constants/${t.storage.key}` : null }] : [];
+    });
+    if (ct.length) details.constantTensors = ct.slice(0, 1000);
+  }
+  if (l.records.has('bytecode.pkl')) await readBytecode(zip, l, details, diags);
+
+  const quantization = packedQuantization(details.customObjects as CustomObject[] | undefined);
+  return {
+    producer,
+    architecture,
+    tensors,
+    ...(quantization ? { quantization } : {}),
+    details,
+    diagnostics: [...unsafePickle(dedupe(foreign), 'a pickle of the archive', true), ...diags.done()],
+  };
+}
+
+export interface ModuleTensors {
+  /** Parameters and buffers named like state_dict(). */
+  entries: StateDictEntry[];
+  /** Record folder of their storages: `data/` (data.pkl) or '' (model.json keys are record paths). */
+  storageDir: string;
+  architecture: string | null;
+  /** Set by the model.json layout. */
+  producer?: string | null;
+  foreign: ReturnType<typeof foreignGlobals>;
+}
+
+/**
+ * The module tree's tensors: data.pkl walked with the classes declared in the archive's code, or
+ * the torch 1.0–1.2 model.json. Shared by inspect and readTensor.
+ */
+export async function moduleTensors(zip: ZipArchive, l: TorchZipLayout, diags: Diagnostics, details: Record<string, unknown>): Promise<ModuleTensors> {
   let entries: StateDictEntry[] = [];
   let architecture: string | null = null;
+  let producer: string | null | undefined;
   let storageDir = 'data/';
   const foreign: ReturnType<typeof foreignGlobals> = [];
   if (l.records.has('data.pkl')) {
@@ -117,35 +170,7 @@ export async function inspect(input: InspectInput): Promise<Inspection> {
     }
   } else diags.add('MALFORMED', 'the archive has neither data.pkl nor model.json: no parameters to list');
 
-  const keys = entries.flatMap((e) => (e.tensor.storage ? [e.tensor.storage.key] : []));
-  const locs = await locateStorages(zip, l.records, storageDir, keys, diags);
-  const tensors = tensorInfos(entries, (s) => locs.get(s.key), diags);
-  const ties = markTies(entries, tensors);
-  if (ties.groups.length) details.tiedWeights = ties.groups;
-  if (ties.sharedStorages) details.sharedStorages = ties.sharedStorages;
-
-  const constants = await walkRecord(zip, l.records.get('constants.pkl'), 'constants.pkl', diags);
-  if (constants) {
-    foreign.push(...foreignGlobals(constants.events, (m) => m.startsWith('__torch__')));
-    const items = seq(constants.value) ?? [];
-    details.constants = items.length;
-    const ct = items.flatMap((v, i) => {
-      const t = asTensor(v, storageFromPid);
-      return t.kind === 'tensor' ? [{ index: i, dtype: t.dtype, shape: t.shape, storage: t.storage ? `constants/${t.storage.key}` : null }] : [];
-    });
-    if (ct.length) details.constantTensors = ct.slice(0, 1000);
-  }
-  if (l.records.has('bytecode.pkl')) await readBytecode(zip, l, details, diags);
-
-  const quantization = packedQuantization(details.customObjects as CustomObject[] | undefined);
-  return {
-    producer,
-    architecture,
-    tensors,
-    ...(quantization ? { quantization } : {}),
-    details,
-    diagnostics: [...unsafePickle(dedupe(foreign), 'a pickle of the archive', true), ...diags.done()],
-  };
+  return { entries, storageDir, architecture, ...(producer !== undefined ? { producer } : {}), foreign };
 }
 
 /** Quantized weights packed in custom-class objects (dynamic/static quantized Linear, Conv): not in state_dict(). */
