@@ -4,16 +4,23 @@
  */
 import { ModelwiseError } from '../errors.js';
 import type { ModelReport } from '../types.js';
-import { shapeFromHyperParameters, type ModelShape } from './memory.js';
+import { shapeFromHyperParameters, NON_CAUSAL_ARCHS, SWA_PATTERN_BY_ARCH, type ModelShape } from './memory.js';
 import type { AdviseModel } from './advise.js';
 
 /** Hyper-parameters from a Hugging Face config.json (transformers naming). */
 export function shapeFromHfConfig(cfg: Record<string, unknown>, parameters: number): ModelShape {
-  const n = (k: string) => (typeof cfg[k] === 'number' ? (cfg[k] as number) : undefined);
+  const n = (k: string) => (typeof cfg[k] === 'number' && Number.isFinite(cfg[k]) && (cfg[k] as number) > 0 ? (cfg[k] as number) : undefined);
   const text = typeof cfg.text_config === 'object' && cfg.text_config ? (cfg.text_config as Record<string, unknown>) : undefined;
   if (text && n('hidden_size') === undefined) return shapeFromHfConfig(text, parameters);
   const heads = n('num_attention_heads') ?? n('n_head');
   const emb = n('hidden_size') ?? n('n_embd') ?? n('d_model');
+  const modelType = typeof cfg.model_type === 'string' ? cfg.model_type.replace(/_text$/, '').replace(/_/g, '-') : '';
+  // Sliding windows: `layer_types` (transformers ≥ 4.53), `sliding_window_pattern`, or the
+  // architecture's fixed pattern. Qwen2 and Mistral configs carry `sliding_window` without using it
+  // (`use_sliding_window: false`, or an architecture llama.cpp runs with full attention).
+  const layerTypes = Array.isArray(cfg.layer_types) ? (cfg.layer_types as unknown[]).map((t) => t === 'sliding_attention') : undefined;
+  const pattern: ModelShape['slidingWindowPattern'] = layerTypes?.some(Boolean) ? layerTypes : n('sliding_window_pattern') ?? SWA_PATTERN_BY_ARCH[modelType];
+  const window = cfg.use_sliding_window === false || pattern === undefined ? undefined : n('sliding_window');
   return {
     parameters,
     layers: n('num_hidden_layers') ?? n('n_layer') ?? n('num_layers'),
@@ -21,13 +28,14 @@ export function shapeFromHfConfig(cfg: Record<string, unknown>, parameters: numb
     heads,
     kvHeads: n('num_key_value_heads') ?? heads,
     headDim: n('head_dim') ?? (emb && heads ? emb / heads : undefined),
-    feedForward: n('intermediate_size') ?? n('n_inner') ?? n('ffn_dim'),
+    feedForward: n('moe_intermediate_size') ?? n('intermediate_size') ?? n('n_inner') ?? n('ffn_dim'),
     vocab: n('vocab_size'),
     contextLength: n('max_position_embeddings') ?? n('n_positions') ?? n('seq_length'),
-    slidingWindow: n('sliding_window') ?? undefined,
-    slidingWindowPattern: n('sliding_window_pattern'),
+    slidingWindow: window,
+    slidingWindowPattern: window ? pattern : undefined,
     experts: n('num_local_experts') ?? n('num_experts'),
     expertsUsed: n('num_experts_per_tok'),
+    ...(NON_CAUSAL_ARCHS.has(modelType) ? { causal: false } : {}),
   };
 }
 
@@ -67,7 +75,8 @@ export function plannedModel(params: number, arch?: string): AdviseModel {
   const scale = params / closest.params;
   const shape: ModelShape = { ...closest.shape, parameters: params };
   if (Math.abs(Math.log(scale)) > 0.3) shape.layers = Math.max(1, Math.round((closest.shape.layers ?? 1) * Math.sqrt(scale)));
-  return { path: `${formatCount(params)} ${arch ?? 'llama-like'} model (planned)`, format: null, architecture: arch ?? null, shape, llm: true, pickle: false };
+  const a = arch?.toLowerCase() ?? 'llama';
+  return { path: `${formatCount(params)} ${arch ?? 'llama-like'} model (planned)`, format: null, architecture: arch ?? null, modelType: a, shape, llm: true, pickle: false, planned: true };
 }
 
 function formatCount(n: number): string {
@@ -77,7 +86,13 @@ function formatCount(n: number): string {
 /** Advise facts from an inspected model (+ its config.json when it has one). */
 export function modelFromReport(r: ModelReport, hfConfig?: Record<string, unknown>, pickle = false): AdviseModel {
   const params = Number(r.parameters.total);
-  const shape = hfConfig ? shapeFromHfConfig(hfConfig, params) : shapeFromHyperParameters(r.hyperParameters, params, Number(r.size.tensorBytes ?? 0) || undefined);
+  const tensorBytes = Number(r.size.tensorBytes ?? 0) || undefined;
+  const shape = hfConfig ? { ...shapeFromHfConfig(hfConfig, params), weightBytes: tensorBytes } : shapeFromHyperParameters(r.hyperParameters, params, tensorBytes, r.architecture);
+  // GGUF files rarely store `{arch}.vocab_size`: the tokenizer's token count is the vocabulary.
+  if (shape.vocab === undefined && typeof r.tokenizer?.vocabSize === 'number' && r.tokenizer.vocabSize > 0) shape.vocab = r.tokenizer.vocabSize;
   const llm = !!(shape.layers && shape.heads && (shape.vocab || r.tokenizer));
-  return { path: r.path, format: r.format.id, variant: r.format.variant, architecture: r.architecture ?? (hfConfig ? String((hfConfig.architectures as string[] | undefined)?.[0] ?? hfConfig.model_type ?? '') || null : null), shape, llm, pickle };
+  const architecture = r.architecture ?? (hfConfig ? String((hfConfig.architectures as string[] | undefined)?.[0] ?? hfConfig.model_type ?? '') || null : null);
+  const modelType = hfConfig ? (typeof hfConfig.model_type === 'string' ? hfConfig.model_type : null) : r.format.id === 'gguf' ? r.architecture : null;
+  const quantization = typeof r.quantization?.fileType === 'string' ? r.quantization.fileType.replace(/ \(guessed\)$/, '') : undefined;
+  return { path: r.path, format: r.format.id, variant: r.format.variant, architecture, modelType, ...(quantization ? { quantization } : {}), shape, llm, pickle };
 }

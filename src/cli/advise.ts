@@ -52,7 +52,7 @@ Exit codes: 0 advice printed, 1 no option fits, 2 usage or I/O error.`)
         if (path) model = (await adviseModelAt(path)).model;
         else if (o.params) model = plannedModel(parseParams(o.params), o.arch);
         else throw new ModelwiseError('USAGE', 'give a model path or --params');
-        const a = advise(model, {
+        const a = await advise(model, {
           target,
           ram: o.ram ? parseBytes(o.ram) : device?.ram,
           vram: o.vram ? parseBytes(o.vram) : device?.vram,
