@@ -8,6 +8,7 @@ import { ModelwiseError } from '../errors.js';
 import { openModel, locateSource, locateTree, finalize, type OpenedModel } from '../inspect/inspect.js';
 import { planConversion, runConversion, type ConvertOptions, type ConvertPlan } from '../convert/convert.js';
 import { hfGgufOptions } from '../convert/hf/index.js';
+import { ggufSourceOptions } from '../convert/gguf-source.js';
 import { toF32 } from '../convert/dtype-codec.js';
 import type { ModelReport } from '../types.js';
 import { DirTree } from './dir-tree.js';
@@ -72,8 +73,8 @@ export async function convertPath(input: string, req: ConvertRequest): Promise<C
     const baseName = basename(outPath).replace(/\.(safetensors|gguf)$/i, '');
     const opts: ConvertOptions = { to: req.to, dtype: req.dtype, quant: req.quant, maxShardSize: req.maxShardSize, baseName, onProgress: req.onProgress };
     if (req.to === 'gguf') {
-      const hf = await hfGgufOptions(model, report);
-      if (hf) opts.gguf = hf;
+      const g = report.format.id === 'gguf' ? await ggufSourceOptions(model) : await hfGgufOptions(model, report);
+      if (g) opts.gguf = g;
     }
     const plan = planConversion(report, opts);
     const outputs = plan.files.map((f) => resolve(outDir, f.name));
