@@ -4,13 +4,14 @@
  *
  *   npm run bench:quant                          # every type, 16 MiB of f32 input per type
  *   npm run bench:quant -- --mib 64 --runs 7 --types q8_0,q4_k
+ *   npm run bench:quant -- --engine ts           # the TypeScript fallback instead of WebAssembly
  *
  * Throughput is MB/s (10^6 bytes) of f32 input; each figure is the best (fastest) of the timed
  * runs (CPU time of this process) after one warm-up run. Ours and ggml's runs alternate, so both
  * see the same conditions. Also checks the outputs are byte-identical.
  */
 import { cpus } from 'node:os';
-import { dequantize, quantizeRows } from '../src/convert/quant/index.js';
+import { dequantize, engineKind, quantizeRows } from '../src/convert/quant/index.js';
 import { loadGgmlReference } from '../test/ggml-reference/index.js';
 import { normal } from '../test/ggml-reference/rows.js';
 
@@ -22,6 +23,7 @@ const MIB = Number(arg('mib', '16'));
 const RUNS = Number(arg('runs', '5'));
 const TYPES = arg('types', 'f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q2_k,q3_k,q4_k,q5_k,q6_k').split(',');
 const ROW = 4096;
+const ENGINE = engineKind(arg('engine', 'wasm') === 'ts' ? 'ts' : 'wasm');
 
 /**
  * Best CPU time (ms, user + system of this process) of RUNS runs of each function, after one
@@ -50,8 +52,11 @@ const g = normal(1);
 for (let i = 0; i < n; i++) x[i] = g();
 const mb = (n * 4) / 1e6;
 
-console.log(`quantizer throughput, single thread, ${mb.toFixed(1)} MB of f32 N(0,1) input in rows of ${ROW}, best of ${RUNS}`);
+console.log(`quantizer throughput, single thread, ${mb.toFixed(1)} MB of f32 N(0,1) input in rows of ${ROW}, best of ${RUNS}, ${ENGINE} engine`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}\n`);
+// warm every type up once (module compilation, JIT tiers) before any timing
+for (const type of TYPES) quantizeRows(type, x.subarray(0, ROW * 64), ROW);
+
 console.log('type     ours MB/s   ggml MB/s   ratio   identical   dequant MB/s (ours)');
 console.log('-------  ----------  ----------  ------  ---------   -------------------');
 for (const type of TYPES) {

@@ -144,6 +144,7 @@ function toSafetensors(x: Ctx): Command {
 /** Can modelwise write a GGUF that llama.cpp runs (architecture, tokenizer and tensor names mapped)? */
 export function modelwiseGgufRoute(x: { m: AdviseModel; support: ModelwiseSupport }): boolean {
   const type = (x.m.modelType ?? '').toLowerCase();
+  if (x.m.format === 'gguf') return x.support.convert; // requantization keeps the metadata
   if (!(type in GGUF_MAPPED_ARCHS)) return false;
   if (x.m.planned) return true; // a Hugging Face folder once downloaded (safetensors)
   return (x.m.format === 'safetensors' || x.m.format === 'pytorch') && x.support.convert;
@@ -154,9 +155,9 @@ function toGguf(x: Ctx, q: QuantQuality): Command {
   if (x.family === 'gguf') {
     if (x.m.quantization && x.m.quantization.toUpperCase() === quant) return { line: `llama-server -m ${x.src}  # already ${quant}: run it as is`, tool: 'llama.cpp' };
     return {
-      line: `llama-quantize --allow-requantize ${x.src} model-${quant}.gguf ${quant}`,
-      tool: 'llama.cpp',
-      note: x.m.quantization && !/^(F32|F16|BF16)$/i.test(x.m.quantization) ? 'requantizing an already quantized file loses more quality: start from the F16/BF16 GGUF when you can' : undefined,
+      line: `modelwise convert ${x.src} --to gguf --quant ${quant}`,
+      tool: 'modelwise',
+      note: x.m.quantization && !/^(F32|F16|BF16)$/i.test(x.m.quantization) ? 'requantizing an already quantized file loses more quality: start from the F16/BF16 GGUF when you can' : 'keeps every metadata key; the same per-tensor choices as llama-quantize',
     };
   }
   if (modelwiseGgufRoute(x)) {

@@ -225,14 +225,22 @@ function memberName(zip: ZipArchive, entry: ZipEntry): string {
   return `${zip.source.name} > ${entry.name}`;
 }
 
+export interface MemberReadOptions {
+  /**
+   * Read a member whose encryption flag (general-purpose bit 0) is set as if it were plain data, the
+   * way torch's zip reader does (it ignores the flag: CVE-2025-1945). For the scanner only.
+   */
+  ignoreEncryption?: boolean;
+}
+
 /**
  * Open a member as a byte source. Stored members are slices (nothing read); deflated members are
  * inflated whole, within LIMITS.zipInflateMember and LIMITS.zipInflateRatio, and must inflate to
  * exactly their declared size (more or less is MALFORMED / UNEXPECTED_EOF naming the member).
  */
-export async function openMember(zip: ZipArchive, entry: ZipEntry, maxBytes: number = LIMITS.zipInflateMember): Promise<ByteSource> {
+export async function openMember(zip: ZipArchive, entry: ZipEntry, maxBytes: number = LIMITS.zipInflateMember, opts: MemberReadOptions = {}): Promise<ByteSource> {
   const name = memberName(zip, entry);
-  if (entry.encrypted) throw new ModelwiseError('UNSUPPORTED', 'member is encrypted', { file: name });
+  if (entry.encrypted && !opts.ignoreEncryption) throw new ModelwiseError('UNSUPPORTED', 'member is encrypted', { file: name });
   const start = await memberDataOffset(zip, entry);
   if (entry.method === 0) return new SliceSource(zip.source, start, entry.compressedSize, name);
   if (entry.method !== 8) throw new ModelwiseError('UNSUPPORTED', `compression method ${entry.method} is not supported`, { file: name, expected: 'stored (0) or deflate (8)' });
@@ -248,10 +256,10 @@ export async function openMember(zip: ZipArchive, entry: ZipEntry, maxBytes: num
  * member by content without inflating all of it. Never more than the member's declared size; a
  * prefix that covers the whole member is checked like openMember (exact declared size).
  */
-export async function readMemberPrefix(zip: ZipArchive, entry: ZipEntry, length: number): Promise<Uint8Array> {
+export async function readMemberPrefix(zip: ZipArchive, entry: ZipEntry, length: number, opts: MemberReadOptions = {}): Promise<Uint8Array> {
   const name = memberName(zip, entry);
   if (!Number.isSafeInteger(length) || length < 0) throw new ModelwiseError('MALFORMED', `invalid prefix length ${length}`, { file: name });
-  if (entry.encrypted) throw new ModelwiseError('UNSUPPORTED', 'member is encrypted', { file: name });
+  if (entry.encrypted && !opts.ignoreEncryption) throw new ModelwiseError('UNSUPPORTED', 'member is encrypted', { file: name });
   const start = await memberDataOffset(zip, entry);
   if (entry.method === 0) return zip.source.read(start, Math.min(length, entry.compressedSize));
   if (entry.method !== 8) throw new ModelwiseError('UNSUPPORTED', `compression method ${entry.method} is not supported`, { file: name });

@@ -137,6 +137,11 @@ export interface GlobalVerdict {
 
 /** Classify `module.name` as a pickle import. */
 export function classifyGlobal(module: string, name: string): GlobalVerdict {
+  // TorchScript archives name their own compiled classes `__torch__.*` (their code is in the
+  // archive's code/ folder, which the TorchScript rules read); no Python module has that name.
+  if ((module === '__torch__' || module.startsWith('__torch__.')) && !name.split('.').some((c) => DANGEROUS_DUNDERS.test(c))) {
+    return { class: 'benign', why: 'TorchScript class compiled from the archive' };
+  }
   const allowed = ALLOW[module];
   if (allowed && (allowed.includes(name) || allowed.includes('*'))) return { class: 'benign', why: 'allow-listed' };
   const folded = foldModule(module);

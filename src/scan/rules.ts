@@ -16,6 +16,7 @@ export const RULES: Record<string, string> = {
   'ARC-003': 'Archive bomb shape, nesting or size limits (not scanned)',
   'ARC-004': 'Archive header inconsistencies (local vs central directory, truncation, prefix)',
   'ARC-005': 'Encrypted or unsupported archive member (not scanned)',
+  'ARC-006': '7z container: members decoded (LZMA/LZMA2/Deflate/BCJ) and scanned by content',
   'TPL-001': 'Jinja template reaches Python internals or the OS (SSTI)',
   'GGUF-001': 'GGUF header values overflow or point outside the file',
   'GGUF-002': 'GGUF header irregularity',

@@ -147,8 +147,23 @@ describe('archive rules', () => {
   it('ARC-002 symlinks; ARC-005 encrypted members make the scan incomplete', async () => {
     const link = await scanBytes(buildZip([{ name: 'a', data: '/etc/passwd', unixMode: 0o120777 }]).bytes, 'a.zip');
     assert.ok(link.findings.some((f) => f.rule === 'ARC-002'));
-    const enc = await scanBytes(buildZip([{ name: 'a.bin', data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]), encrypted: true }]).bytes, 'a.zip');
+    // traditional PKWARE encryption: a 12-byte header before the (encrypted) byte
+    const enc = await scanBytes(buildZip([{ name: 'a.bin', data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]), encrypted: true, declaredSize: 1 }]).bytes, 'a.zip');
     assert.equal(enc.verdict, 'unscanned');
+    const encDeflated = await scanBytes(buildZip([{ name: 'a.bin', data: Uint8Array.from({ length: 40 }, (_, i) => (i * 73) & 0xff), encrypted: true, method: 8 }]).bytes, 'a.zip');
+    assert.equal(encDeflated.verdict, 'unscanned');
+  });
+
+  it('ARC-004: encryption flag on plain data (CVE-2025-1945) is read like torch reads it; near-miss: real encryption', async () => {
+    for (const method of ['store', 'deflate'] as const) {
+      const r = await scanBytes(buildZip([{ name: 'model/config.pkl', data: evil, encrypted: true, method }]).bytes, 'm.zip');
+      assert.equal(r.verdict, 'malicious', method);
+      assert.ok(r.findings.some((f) => f.rule === 'ARC-004' && f.severity === 'medium' && f.evidence.includes('encryption flag')), method);
+      assert.ok(r.findings.some((f) => f.rule === 'PKL-001'), method);
+      assert.ok(!r.findings.some((f) => f.rule === 'ARC-005'), method);
+    }
+    const plainOk = await scanBytes(buildZip([{ name: 'archive/data.pkl', data: benignCheckpoint(), encrypted: true }]).bytes, 'ok.zip');
+    assert.equal(plainOk.verdict, 'suspicious');
   });
 
   it('ARC-003: a deflate bomb is not inflated', async () => {

@@ -14,7 +14,8 @@ import type { SourceTree } from '../io/tree.js';
 import type { Identification } from '../types.js';
 import { scanPickle, looksLikePickle } from './pickle-scan.js';
 import { scanZip } from './archive.js';
-import { scanTar } from './archive.js';
+import { scanTar, scanSevenZip } from './archive.js';
+import { isSevenZip } from '../codecs/sevenzip.js';
 import { scanTemplate } from './jinja.js';
 import { isTarHeader } from '../codecs/tar.js';
 import { verdictOf, type Finding, type PickleImport, type ScanReport } from './types.js';
@@ -52,6 +53,10 @@ export async function scanContent(source: ByteSource, location: string, state: S
   const h = head ?? (await source.read(0, Math.min(source.size, 1024)));
   if (h.length >= 4 && startsWith(h, [0x50, 0x4b]) && (h[2] === 3 || h[2] === 5 || h[2] === 7)) {
     await scanZip(source, location, state);
+    return;
+  }
+  if (isSevenZip(h)) {
+    await scanSevenZip(source, location, state);
     return;
   }
   if (h.length >= 512 && isTarHeader(h.subarray(0, 512))) {

@@ -56,7 +56,7 @@ test('advise <gguf> --target cpu --ram 16GB --json', async () => {
   assert.equal(j.options[0].format, 'gguf');
   assert.equal(j.options[0].fits, true);
   // A GGUF source is requantized with llama.cpp (modelwise's GGUF writer maps Hugging Face checkpoints).
-  assert.match(j.options[0].command.line, /llama-quantize --allow-requantize/);
+  assert.match(j.options[0].command.line, /^modelwise convert .*tiny-gqa\.gguf --to gguf --quant Q4_K_M$/);
 });
 
 test('advise <gguf> human output: ranked options with memory, reasons and the command', async () => {
@@ -64,7 +64,7 @@ test('advise <gguf> human output: ranked options with memory, reasons and the co
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^1\. gguf Q4_K_M on llama\.cpp \(CPU\) — file .*, memory .* \(weights .* \+ KV .* \+ compute .* \+ overhead .*\), fits$/m);
   assert.match(r.stdout, /^ {3}\+ GGUF is the CPU-only format/m);
-  assert.match(r.stdout, /^ {3}\$ llama-quantize/m);
+  assert.match(r.stdout, /^ {3}\$ modelwise convert /m);
 });
 
 test('advise --params 8B --arch llama --target browser --json (planning before a download)', async () => {

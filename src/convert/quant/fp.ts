@@ -17,12 +17,6 @@ const I32 = new Int32Array(F32.buffer);
 /** ggml `GROUP_MAX_EPS` (1e-15f). */
 export const GROUP_MAX_EPS = fround(1e-15);
 
-/** float bits of a number (after rounding it to float32). */
-export function f32Bits(x: number): number {
-  F32[0] = x;
-  return U32[0];
-}
-
 /** The float32 whose bits are `u`. */
 export function f32FromBits(u: number): number {
   U32[0] = u >>> 0;
@@ -104,15 +98,4 @@ export function f16ToF32Table(): Float32Array {
 /** f16 bits → float32 value. */
 export function f16ToF32(h: number): number {
   return (f16Table ?? f16ToF32Table())[h & 0xffff];
-}
-
-/** Little-endian u16 store into a byte array. */
-export function putU16(dst: Uint8Array, off: number, v: number): void {
-  dst[off] = v & 0xff;
-  dst[off + 1] = (v >>> 8) & 0xff;
-}
-
-/** Little-endian u16 load. */
-export function getU16(src: Uint8Array, off: number): number {
-  return src[off] | (src[off + 1] << 8);
 }

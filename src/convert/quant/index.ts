@@ -5,7 +5,9 @@
  * (`q4_k`); upper case (`Q4_K`) is accepted too.
  *
  * Everything is synchronous, allocation-free per block, and runs anywhere (no node:* imports),
- * so the converter can call it from worker threads on slices of a tensor.
+ * so the converter can call it from worker threads on slices of a tensor. The float-heavy parts
+ * run as WebAssembly kernels generated at first use (wasm/; native float32, SIMD), with the
+ * TypeScript ports as the fallback where WebAssembly is unavailable — both give ggml's bytes.
  */
 import { GGML_BY_NAME, type GgmlType } from '../../dtypes.js';
 import { dequantizeBF16, dequantizeF16, dequantizeF32, quantizeBF16, quantizeF16, quantizeF32 } from './floats.js';
@@ -20,6 +22,14 @@ import { dequantizeQ5K, quantizeQ5K } from './q5k.js';
 import { dequantizeQ6K, quantizeQ6K } from './q6k.js';
 import { EXTRA_DEQUANTIZERS } from './dequant-extra.js';
 import { IQ_DEQUANTIZERS } from './dequant-iq.js';
+import { rowQuantizer } from './engine.js';
+
+export {
+  chooseTensorType, compareTensorNames, createPolicyState, FILE_TYPES, planTensorTypes, tensorAllowsQuantization,
+  type FileType, type ModelFacts, type PlannedTensor, type PolicyOptions, type PolicyTensor,
+} from './policy.js';
+export { engineKind } from './engine.js';
+export { prepareKernels as prepareQuantKernels } from './wasm/index.js';
 
 /** (src, srcOffset in elements, count in blocks, dst, dstOffset in bytes). */
 export type QuantizeFn = (x: Float32Array, xo: number, nBlocks: number, y: Uint8Array, yo: number) => void;
@@ -27,8 +37,14 @@ export type QuantizeFn = (x: Float32Array, xo: number, nBlocks: number, y: Uint8
 export type DequantizeFn = (b: Uint8Array, o: number, nBlocks: number, y: Float32Array, yo: number) => void;
 
 const QUANTIZERS: Record<string, QuantizeFn> = {
-  f32: quantizeF32, f16: quantizeF16, bf16: quantizeBF16,
-  q8_0: quantizeQ8_0, q4_0: quantizeQ4_0, q4_1: quantizeQ4_1, q5_0: quantizeQ5_0, q5_1: quantizeQ5_1,
+  f32: quantizeF32,
+  f16: rowQuantizer('f16row', 1, 2, quantizeF16),
+  bf16: rowQuantizer('bf16row', 1, 2, quantizeBF16),
+  q8_0: rowQuantizer('q8_0', 32, 34, quantizeQ8_0),
+  q4_0: rowQuantizer('q4_0', 32, 18, quantizeQ4_0),
+  q4_1: rowQuantizer('q4_1', 32, 20, quantizeQ4_1),
+  q5_0: rowQuantizer('q5_0', 32, 22, quantizeQ5_0),
+  q5_1: rowQuantizer('q5_1', 32, 24, quantizeQ5_1),
   q2_k: quantizeQ2K, q3_k: quantizeQ3K, q4_k: quantizeQ4K, q5_k: quantizeQ5K, q6_k: quantizeQ6K,
 };
 

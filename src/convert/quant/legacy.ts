@@ -24,7 +24,9 @@ function signedMax(bits: Int32Array, o: number): number {
   let w = 0;
   for (let j = 0; j < 32; j++) {
     const b = bits[o + j];
-    const dm = (b & 0x7fffffff) - m;
+    let a = b & 0x7fffffff;
+    a &= ((0x7f800000 - a) >> 31) ^ -1; // NaN never wins (C: amax < NaN is false)
+    const dm = a - m;
     const take = ~((dm - 1) >> 31); // −1 when strictly greater
     m += dm & take;
     w ^= (w ^ b) & take;
@@ -41,7 +43,16 @@ export function quantizeQ8_0(x: Float32Array, xo: number, nb: number, y: Uint8Ar
       const dm = (bits[xo + j] & 0x7fffffff) - m;
       m += dm & ~(dm >> 31);
     }
-    const d = fround(f32FromBits(m) / 127);
+    let amax = f32FromBits(m);
+    if (m > 0x7f800000) {
+      // a NaN: C's MAX(amax, |v|) keeps it only when it comes last
+      amax = 0;
+      for (let j = 0; j < 32; j++) {
+        const a = Math.abs(x[xo + j]);
+        amax = amax > a ? amax : a;
+      }
+    }
+    const d = fround(amax / 127);
     const id = d !== 0 ? fround(1 / d) : 0;
     putF16(y, yo, d);
     for (let j = 0; j < 32; j++) {

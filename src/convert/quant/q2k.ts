@@ -4,16 +4,11 @@
  * Block (84 bytes): u8 scales[16] (low nibble scale, high nibble min), u8 qs[64], f16 d, f16 dmin.
  */
 import { f16ToF32Table, f32ToF16, nearestInt } from './fp.js';
-import { makeQkx2, qkxMin, qkxSteps } from './kcommon.js';
+import { getEngine, qkx2Spec } from './engine.js';
 
 const fround = Math.fround;
 
-const L = new Uint8Array(256);
-// scratch (≥ 128 bytes each: typed arrays over 64 bytes live off the V8 heap, faster to index)
-const W = new Float32Array(32);
-const SCALES = new Float32Array(32);
-const MINS = new Float32Array(32);
-const STEPS_Q2 = qkxSteps(-0.5, 0.1, 15, 3);
+const SPEC_Q2 = qkx2Spec(-0.5, 0.1, 15, 3);
 
 /** 2-bit packing shared with Q3_K: qs[32h + l] = L[128h+l] | L[+32]<<2 | L[+64]<<4 | L[+96]<<6. */
 export function pack2bit(L: Uint8Array, y: Uint8Array, q: number): void {
@@ -26,23 +21,21 @@ export function pack2bit(L: Uint8Array, y: Uint8Array, q: number): void {
 
 export function quantizeQ2K(x: Float32Array, xo: number, nb: number, y: Uint8Array, yo: number): void {
   const h = f16ToF32Table();
+  const e = getEngine();
+  const { SC, MN, RD, RM, L } = e;
   for (let i = 0; i < nb; i++, xo += 256, yo += 84) {
-    for (let j = 0; j < 16; j++) {
-      const o = xo + 16 * j;
-      for (let l = 0; l < 16; l++) W[l] = Math.abs(x[o + l]);
-      SCALES[j] = makeQkx2(16, 3, x, o, W, L, 16 * j, STEPS_Q2, true);
-      MINS[j] = qkxMin;
-    }
+    e.stage(x, xo);
+    e.k16x16(SPEC_Q2);
     let maxScale = 0;
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
-      if (SCALES[j] > maxScale) maxScale = SCALES[j];
-      if (MINS[j] > maxMin) maxMin = MINS[j];
+      if (SC[j] > maxScale) maxScale = SC[j];
+      if (MN[j] > maxMin) maxMin = MN[j];
     }
     let d16 = 0;
     if (maxScale > 0) {
       const iscale = fround(15 / maxScale);
-      for (let j = 0; j < 16; j++) y[yo + j] = nearestInt(fround(iscale * SCALES[j]));
+      for (let j = 0; j < 16; j++) y[yo + j] = nearestInt(fround(iscale * SC[j]));
       d16 = f32ToF16(fround(maxScale / 15));
     } else {
       y.fill(0, yo, yo + 16);
@@ -50,7 +43,7 @@ export function quantizeQ2K(x: Float32Array, xo: number, nb: number, y: Uint8Arr
     let m16 = 0;
     if (maxMin > 0) {
       const iscale = fround(15 / maxMin);
-      for (let j = 0; j < 16; j++) y[yo + j] |= nearestInt(fround(iscale * MINS[j])) << 4;
+      for (let j = 0; j < 16; j++) y[yo + j] |= nearestInt(fround(iscale * MN[j])) << 4;
       m16 = f32ToF16(fround(maxMin / 15));
     }
     y[yo + 80] = d16 & 0xff;
@@ -61,16 +54,10 @@ export function quantizeQ2K(x: Float32Array, xo: number, nb: number, y: Uint8Arr
     const mAll = h[m16];
     for (let j = 0; j < 16; j++) {
       const sc = y[yo + j];
-      const d = fround(dAll * (sc & 0xf));
-      if (d === 0) continue;
-      const dm = fround(mAll * (sc >>> 4));
-      const o = xo + 16 * j;
-      for (let ii = 0; ii < 16; ii++) {
-        let l = nearestInt(fround(fround(x[o + ii] + dm) / d));
-        l = l < 0 ? 0 : l > 3 ? 3 : l;
-        L[16 * j + ii] = l;
-      }
+      RD[j] = fround(dAll * (sc & 0xf));
+      RM[j] = fround(mAll * (sc >>> 4));
     }
+    e.requantAsym(16, 16, 3);
     pack2bit(L, y, yo + 16);
   }
 }

@@ -4,13 +4,11 @@
  * Block (110 bytes): u8 hmask[32], u8 qs[64], u8 scales[12] (16 6-bit signed scales), f16 d.
  */
 import { f16ToF32Table, f32ToF16, nearestInt } from './fp.js';
-import { makeQ3 } from './kcommon.js';
+import { getEngine } from './engine.js';
 import { pack2bit } from './q2k.js';
 
 const fround = Math.fround;
 
-const L = new Uint8Array(256);
-const SCALES = new Float32Array(32); // > 64 bytes: off the V8 heap
 
 /** The 6-bit scale code of sub-block j (0..63) from the 12 scale bytes at b[s]. */
 function scaleQ3(b: Uint8Array, s: number, j: number): number {
@@ -20,16 +18,18 @@ function scaleQ3(b: Uint8Array, s: number, j: number): number {
 
 export function quantizeQ3K(x: Float32Array, xo: number, nb: number, y: Uint8Array, yo: number): void {
   const h = f16ToF32Table();
+  const e = getEngine();
+  const { SC, RD, L } = e;
   for (let i = 0; i < nb; i++, xo += 256, yo += 110) {
+    e.stage(x, xo);
+    e.q3x16();
     let maxScale = 0;
     let amax = 0;
     for (let j = 0; j < 16; j++) {
-      const s = makeQ3(16, 4, x, xo + 16 * j, L, 16 * j);
-      SCALES[j] = s;
-      const a = Math.abs(s);
+      const a = Math.abs(SC[j]);
       if (a > amax) {
         amax = a;
-        maxScale = s;
+        maxScale = SC[j];
       }
     }
     const s = yo + 96;
@@ -38,7 +38,7 @@ export function quantizeQ3K(x: Float32Array, xo: number, nb: number, y: Uint8Arr
     if (maxScale !== 0) {
       const iscale = fround(-32 / maxScale);
       for (let j = 0; j < 16; j++) {
-        let l = (nearestInt(fround(iscale * SCALES[j])) << 24) >> 24;
+        let l = (nearestInt(fround(iscale * SC[j])) << 24) >> 24;
         l = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
         if (j < 8) y[s + j] = l & 0xf;
         else y[s + j - 8] |= (l & 0xf) << 4;
@@ -49,16 +49,8 @@ export function quantizeQ3K(x: Float32Array, xo: number, nb: number, y: Uint8Arr
     y[yo + 108] = d16 & 0xff;
     y[yo + 109] = d16 >>> 8;
     const dAll = h[d16];
-    for (let j = 0; j < 16; j++) {
-      const d = fround(dAll * (scaleQ3(y, s, j) - 32));
-      if (d === 0) continue;
-      const o = xo + 16 * j;
-      for (let ii = 0; ii < 16; ii++) {
-        let l = nearestInt(fround(x[o + ii] / d));
-        l = l < -4 ? -4 : l > 3 ? 3 : l;
-        L[16 * j + ii] = l + 4;
-      }
-    }
+    for (let j = 0; j < 16; j++) RD[j] = fround(dAll * (scaleQ3(y, s, j) - 32));
+    e.requantSym(16, 16, -4, 3);
     y.fill(0, yo, yo + 32);
     for (let j = 0; j < 256; j++) {
       if (L[j] > 3) {

@@ -1,57 +1,38 @@
 /**
  * Q4_K (ggml-quants.c `quantize_row_q4_K_ref`, `dequantize_row_q4_K`), float32-exact, plus the
- * 8×32 sub-block search, 6-bit scale/min packing and re-quantization that Q5_K shares.
+ * 6-bit scale/min packing and re-quantization that Q5_K shares.
  *
  * Block (144 bytes): f16 d, f16 dmin, u8 scales[12], u8 qs[128].
  */
+import { getEngine, qkx2Spec, type Engine, type Qkx2Spec } from './engine.js';
 import { f16ToF32Table, f32ToF16, nearestInt } from './fp.js';
-import { makeQkx2, qkxMin, qkxSteps } from './kcommon.js';
 
 const fround = Math.fround;
-
-/** Per-block scratch shared with q5k.ts. */
-export const KL = new Uint8Array(256);
-const W = new Float32Array(32);
-const SCALES = new Float32Array(32); // > 64 bytes: off the V8 heap
-const MINS = new Float32Array(32);
-
-const STEPS_Q4 = qkxSteps(-1, 0.1, 20, 15);
-
-/** Q4_K/Q5_K search weights of a 32-element sub-block: rms(sub-block) + |x|. */
-function subBlockWeights(x: Float32Array, o: number, w: Float32Array): void {
-  let sumX2 = 0;
-  for (let l = 0; l < 32; l++) {
-    const v = x[o + l];
-    sumX2 = fround(sumX2 + fround(v * v));
-  }
-  const avX = fround(Math.sqrt(fround(sumX2 / 32)));
-  for (let l = 0; l < 32; l++) w[l] = fround(avX + Math.abs(x[o + l]));
-}
+const SPEC_Q4 = qkx2Spec(-1, 0.1, 20, 15);
 
 /**
- * The 8×32 part of quantize_row_q4_K_ref / q5_K_ref for one super-block at x[xo]: sub-block
+ * The 8×32 part of quantize_row_q4_K_ref / q5_K_ref for the super-block at x[xo]: sub-block
  * searches, 6-bit scale and min codes into y[yo+4..yo+16], d/dmin into y[yo..yo+4], then the
- * re-quantization of every element into KL (0..nmax).
+ * re-quantization of every element into e.L (0..nmax).
  */
-export function kQuantize8x32(x: Float32Array, xo: number, y: Uint8Array, yo: number, nmax: number, steps: Float64Array): void {
-  for (let j = 0; j < 8; j++) {
-    const o = xo + 32 * j;
-    subBlockWeights(x, o, W);
-    SCALES[j] = makeQkx2(32, nmax, x, o, W, KL, 32 * j, steps, false);
-    MINS[j] = qkxMin;
-  }
+export function kQuantize8x32(e: Engine, x: Float32Array, xo: number, y: Uint8Array, yo: number, spec: Qkx2Spec): void {
+  const nmax = spec.nmax;
+  e.stage(x, xo);
+  e.k8x32(spec);
+  const SC = e.SC;
+  const MN = e.MN;
   let maxScale = 0;
   let maxMin = 0;
   for (let j = 0; j < 8; j++) {
-    if (SCALES[j] > maxScale) maxScale = SCALES[j];
-    if (MINS[j] > maxMin) maxMin = MINS[j];
+    if (SC[j] > maxScale) maxScale = SC[j];
+    if (MN[j] > maxMin) maxMin = MN[j];
   }
   const invScale = maxScale > 0 ? fround(63 / maxScale) : 0;
   const invMin = maxMin > 0 ? fround(63 / maxMin) : 0;
   const s = yo + 4;
   for (let j = 0; j < 8; j++) {
-    let ls = nearestInt(fround(invScale * SCALES[j])) & 255;
-    let lm = nearestInt(fround(invMin * MINS[j])) & 255;
+    let ls = nearestInt(fround(invScale * SC[j])) & 255;
+    let lm = nearestInt(fround(invMin * MN[j])) & 255;
     if (ls > 63) ls = 63;
     if (lm > 63) lm = 63;
     if (j < 4) {
@@ -73,33 +54,21 @@ export function kQuantize8x32(x: Float32Array, xo: number, y: Uint8Array, yo: nu
   const dAll = h[d16];
   const mAll = h[m16];
   for (let j = 0; j < 8; j++) {
-    let sc: number;
-    let m: number;
-    if (j < 4) {
-      sc = y[s + j] & 63;
-      m = y[s + j + 4] & 63;
-    } else {
-      sc = (y[s + j + 4] & 0xf) | ((y[s + j - 4] >>> 6) << 4);
-      m = (y[s + j + 4] >>> 4) | ((y[s + j] >>> 6) << 4);
-    }
-    const d = fround(dAll * sc);
-    if (d === 0) continue;
-    const dm = fround(mAll * m);
-    const o = xo + 32 * j;
-    for (let ii = 0; ii < 32; ii++) {
-      let l = nearestInt(fround(fround(x[o + ii] + dm) / d));
-      l = l < 0 ? 0 : l > nmax ? nmax : l;
-      KL[32 * j + ii] = l;
-    }
+    const sm = scaleMinK4(y, s, j);
+    e.RD[j] = fround(dAll * (sm & 255));
+    e.RM[j] = fround(mAll * (sm >>> 8));
   }
+  e.requantAsym(8, 32, nmax);
 }
 
 export function quantizeQ4K(x: Float32Array, xo: number, nb: number, y: Uint8Array, yo: number): void {
+  const e = getEngine();
+  const L = e.L;
   for (let i = 0; i < nb; i++, xo += 256, yo += 144) {
-    kQuantize8x32(x, xo, y, yo, 15, STEPS_Q4);
+    kQuantize8x32(e, x, xo, y, yo, SPEC_Q4);
     const q = yo + 16;
     for (let c = 0; c < 4; c++) {
-      for (let l = 0; l < 32; l++) y[q + 32 * c + l] = KL[64 * c + l] | (KL[64 * c + l + 32] << 4);
+      for (let l = 0; l < 32; l++) y[q + 32 * c + l] = L[64 * c + l] | (L[64 * c + l + 32] << 4);
     }
   }
 }

@@ -4,15 +4,17 @@
  * Block (176 bytes): f16 d, f16 dmin, u8 scales[12], u8 qh[32], u8 qs[128].
  */
 import { f16ToF32Table } from './fp.js';
-import { qkxSteps } from './kcommon.js';
-import { KL, kQuantize8x32, scaleMinK4 } from './q4k.js';
+import { getEngine, qkx2Spec } from './engine.js';
+import { kQuantize8x32, scaleMinK4 } from './q4k.js';
 
 const fround = Math.fround;
-const STEPS_Q5 = qkxSteps(-0.5, 0.1, 15, 31);
+const SPEC_Q5 = qkx2Spec(-0.5, 0.1, 15, 31);
 
 export function quantizeQ5K(x: Float32Array, xo: number, nb: number, y: Uint8Array, yo: number): void {
+  const e = getEngine();
+  const KL = e.L;
   for (let i = 0; i < nb; i++, xo += 256, yo += 176) {
-    kQuantize8x32(x, xo, y, yo, 31, STEPS_Q5);
+    kQuantize8x32(e, x, xo, y, yo, SPEC_Q5);
     const qh = yo + 16;
     let ql = yo + 48;
     y.fill(0, qh, qh + 32);

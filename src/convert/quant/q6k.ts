@@ -4,26 +4,25 @@
  * Block (210 bytes): u8 ql[128], u8 qh[64], i8 scales[16], f16 d.
  */
 import { f16ToF32Table, f32ToF16, GROUP_MAX_EPS, nearestInt } from './fp.js';
-import { makeQx, qxSteps } from './kcommon.js';
+import { getEngine } from './engine.js';
 
 const fround = Math.fround;
 
-const L = new Uint8Array(256);
-const SCALES = new Float32Array(32); // > 64 bytes: off the V8 heap
-const STEPS_Q6 = qxSteps(32);
 
 export function quantizeQ6K(x: Float32Array, xo: number, nb: number, y: Uint8Array, yo: number): void {
   const h = f16ToF32Table();
+  const e = getEngine();
+  const { SC, RD, L } = e;
   for (let i = 0; i < nb; i++, xo += 256, yo += 210) {
+    e.stage(x, xo);
+    e.qx16();
     let maxScale = 0;
     let maxAbs = 0;
     for (let ib = 0; ib < 16; ib++) {
-      const s = makeQx(16, 32, x, xo + 16 * ib, L, 16 * ib, STEPS_Q6);
-      SCALES[ib] = s;
-      const a = Math.abs(s);
+      const a = Math.abs(SC[ib]);
       if (a > maxAbs) {
         maxAbs = a;
-        maxScale = s;
+        maxScale = SC[ib];
       }
     }
     if (maxAbs < GROUP_MAX_EPS) {
@@ -35,20 +34,12 @@ export function quantizeQ6K(x: Float32Array, xo: number, nb: number, y: Uint8Arr
     y[yo + 208] = d16 & 0xff;
     y[yo + 209] = d16 >>> 8;
     for (let ib = 0; ib < 16; ib++) {
-      const v = nearestInt(fround(iscale * SCALES[ib]));
+      const v = nearestInt(fround(iscale * SC[ib]));
       y[yo + 192 + ib] = v > 127 ? 127 : v;
     }
     const dAll = h[d16];
-    for (let j = 0; j < 16; j++) {
-      const d = fround(dAll * ((y[yo + 192 + j] << 24) >> 24));
-      if (d === 0) continue;
-      const o = xo + 16 * j;
-      for (let ii = 0; ii < 16; ii++) {
-        let l = nearestInt(fround(x[o + ii] / d));
-        l = l < -32 ? -32 : l > 31 ? 31 : l;
-        L[16 * j + ii] = l + 32;
-      }
-    }
+    for (let j = 0; j < 16; j++) RD[j] = fround(dAll * ((y[yo + 192 + j] << 24) >> 24));
+    e.requantSym(16, 16, -32, 31);
     let ql = yo;
     let qh = yo + 128;
     for (let j = 0; j < 256; j += 128) {
@@ -56,10 +47,10 @@ export function quantizeQ6K(x: Float32Array, xo: number, nb: number, y: Uint8Arr
         const a = L[j + l];
         const b = L[j + l + 32];
         const c = L[j + l + 64];
-        const e = L[j + l + 96];
+        const d = L[j + l + 96];
         y[ql + l] = (a & 0xf) | ((c & 0xf) << 4);
-        y[ql + l + 32] = (b & 0xf) | ((e & 0xf) << 4);
-        y[qh + l] = (a >>> 4) | ((b >>> 4) << 2) | ((c >>> 4) << 4) | ((e >>> 4) << 6);
+        y[ql + l + 32] = (b & 0xf) | ((d & 0xf) << 4);
+        y[qh + l] = (a >>> 4) | ((b >>> 4) << 2) | ((c >>> 4) << 4) | ((d >>> 4) << 6);
       }
       ql += 64;
       qh += 32;

@@ -20,7 +20,7 @@ export const coreml: FormatModule = {
   id: 'coreml',
   name: NAME,
   extensions: ['.mlmodel', '.mlpackage', '.mlmodelc'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
 
   async detect(probe: Probe) {
     const head = await probe.head();

@@ -32,7 +32,7 @@ export const keras: FormatModule = {
     if (json !== undefined) return detectJson(probe, json);
     return undefined;
   },
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
 };
 
 // ---------------------------------------------------------------- keras-v3 (.keras zip)

@@ -203,5 +203,5 @@ export const mxnet: FormatModule = {
     evidence.push(probe.tree ? 'no <prefix>-NNNN.params next to it: graph only, no weights' : 'graph only (no folder to look for the params in)');
     return detection('mxnet', NAME, 'symbol-json', version, s.nodes > 0 ? 'high' : 'medium', evidence, { details });
   },
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
 };

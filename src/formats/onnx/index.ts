@@ -35,7 +35,7 @@ export const onnx: FormatModule = {
   id: 'onnx',
   name: 'ONNX',
   extensions: ['.onnx', '.ort', '.onnxtxt'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 4) return undefined;

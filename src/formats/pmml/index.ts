@@ -39,7 +39,7 @@ export const pmml: FormatModule = {
   id: 'pmml',
   name: NAME,
   extensions: ['.pmml', '.xml'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
   async detect(probe: Probe) {
     const text = await xmlHeadText(probe);
     if (text === undefined) return undefined;

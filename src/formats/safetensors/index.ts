@@ -211,7 +211,7 @@ export const safetensors: FormatModule = {
   id: 'safetensors',
   name: NAME,
   extensions: ['.safetensors', '.safetensors.index.json'],
-  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('../read-range.js')).readRange }),
+  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('../read-range.js')).readRange, scan: (await import('./scan.js')).scan }),
   async detect(probe: Probe) {
     try {
       return (await detectFile(probe)) ?? (await detectIndex(probe));

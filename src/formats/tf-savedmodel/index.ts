@@ -32,7 +32,7 @@ export const tfSavedmodel: FormatModule = {
   id: 'tf-savedmodel',
   name: NAME,
   extensions: ['.pb', '.pbtxt', '.meta', '.index'],
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
 
   async detect(probe: Probe) {
     const head = await probe.head();

@@ -157,7 +157,7 @@ export const tfjs: FormatModule = {
       },
     });
   },
-  load: () => import('./inspect.js'),
+  load: async () => ({ ...(await import('./inspect.js')), scan: (await import('./scan.js')).scan }),
 };
 
 /** A bare weights manifest (weights_manifest.json of tfjs-converter 0.x), maybe next to tensorflowjs_model.pb. */

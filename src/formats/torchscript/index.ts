@@ -18,7 +18,7 @@ export const torchscript: FormatModule = {
   id: 'torchscript',
   name: NAME,
   extensions: ['.pt', '.pth', '.ptl', '.torchscript', '.jit'],
-  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('./tensors.js')).readTensor }),
+  load: async () => ({ ...(await import('./inspect.js')), readTensor: (await import('./tensors.js')).readTensor, scan: (await import('./scan.js')).scan }),
   async detect(probe: Probe) {
     const head = await probe.head();
     if (head.length < 8) return undefined;

@@ -93,13 +93,29 @@ export function scanTorchScriptCode(text: string, file: string): { hits: CodeHit
   return { hits, namespaces, classes };
 }
 
-/** Operator names (`ns::op`) in lite-interpreter bytecode (bytecode.pkl strings). */
+/**
+ * Operator names (`ns::op[.overload]`) in lite-interpreter bytecode: the length-prefixed strings of
+ * bytecode.pkl (BINUNICODE `X` + u32, SHORT_BINUNICODE 0x8c + u8, SHORT_BINSTRING `U` + u8) that are
+ * exactly an operator name. Nothing is unpickled.
+ */
 export function bytecodeOperators(bytes: Uint8Array): Set<string> {
-  const text = decodeLatin1(bytes.subarray(0, MAX_CODE_BYTES));
+  const b = bytes.subarray(0, MAX_CODE_BYTES);
   const ops = new Set<string>();
-  for (const m of text.matchAll(/\b([A-Za-z_]\w{0,63})::([A-Za-z_]\w{0,127})/g)) {
-    if (ops.size >= 10_000) break;
-    ops.add(`${m[1]}::${m[2]}`);
+  const OP = /^([A-Za-z_]\w{0,63})::([A-Za-z_]\w{0,127})(\.\w+)?$/;
+  for (let i = 0; i < b.length && ops.size < 10_000; i++) {
+    const c = b[i]!;
+    let len = -1;
+    let at = 0;
+    if (c === 0x58 && i + 5 <= b.length) {
+      len = b[i + 1]! | (b[i + 2]! << 8) | (b[i + 3]! << 16) | (b[i + 4]! << 24);
+      at = i + 5;
+    } else if ((c === 0x8c || c === 0x55) && i + 2 <= b.length) {
+      len = b[i + 1]!;
+      at = i + 2;
+    }
+    if (len < 4 || len > 256 || at + len > b.length) continue;
+    const m = OP.exec(decodeLatin1(b.subarray(at, at + len)));
+    if (m) ops.add(`${m[1]}::${m[2]}`);
   }
   return ops;
 }
