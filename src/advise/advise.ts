@@ -152,6 +152,9 @@ export function modelwiseGgufRoute(x: { m: AdviseModel; support: ModelwiseSuppor
 
 function toGguf(x: Ctx, q: QuantQuality): Command {
   const quant = q.name;
+  if (x.m.format === 'ggml') {
+    return { line: `python convert_llama_ggml_to_gguf.py --input ${x.src} --output model.gguf && llama-quantize model.gguf model-${quant}.gguf ${quant}`, tool: 'llama.cpp', note: 'legacy GGML/GGJT files need llama.cpp\'s converter (it rebuilds the metadata llama.cpp expects)' };
+  }
   if (x.family === 'gguf') {
     if (x.m.quantization && x.m.quantization.toUpperCase() === quant) return { line: `llama-server -m ${x.src}  # already ${quant}: run it as is`, tool: 'llama.cpp' };
     return {
