@@ -10,6 +10,7 @@ import { BytesSource, CountingSource, SliceSource } from '../src/io/source.js';
 import { LIMITS } from '../src/limits.js';
 import { ZipTree, findEocd, memberDataOffset, openMember, openZip, readMemberPrefix, type ZipArchive } from '../src/codecs/zip.js';
 import { Bytes, buildZip, crc32, type ZipMemberSpec } from './helpers/zip-writer.js';
+import { rng } from './helpers/random.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -18,17 +19,6 @@ function isCode(code: string) {
   return (e: unknown) => e instanceof ModelwiseError && e.code === code;
 }
 
-/** Seeded PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const r = rng(seed);

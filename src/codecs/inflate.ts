@@ -1,5 +1,6 @@
 /** Bounded inflation of in-memory deflate / zlib data (bombs stop at `cap` bytes). */
 import { Inflate, Unzlib } from 'fflate';
+import { concatBytes } from '../io/bytes.js';
 
 /** Inflate `data`; undefined when it is not valid or would exceed `cap` bytes. */
 export function inflateCapped(data: Uint8Array, cap: number, format: 'deflate' | 'zlib' = 'deflate'): Uint8Array | undefined {
@@ -20,11 +21,5 @@ export function inflateCapped(data: Uint8Array, cap: number, format: 'deflate' |
     return undefined;
   }
   if (over) return undefined;
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -5,6 +5,7 @@
 import { ModelwiseError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { CachedSource, type ByteSource } from './source.js';
+import { concatBytes } from './bytes.js';
 
 export interface HttpOptions {
   /** Replacement for the global fetch (tests, proxies). */
@@ -143,11 +144,5 @@ async function readCapped(res: Response, cap: number, url: string): Promise<Uint
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -5,6 +5,7 @@
  * (`ggufHeader` from src/convert/writers/gguf.ts).
  */
 import { ggufHeader, type GgufKv, type GgufTensorEntry } from '../../src/convert/writers/gguf.js';
+import { rng } from '../helpers/random.js';
 
 export interface TinyModelSpec {
   arch: 'llama' | 'gemma3' | 'qwen2';
@@ -55,17 +56,6 @@ function vocabulary(extra: number): { tokens: string[]; scores: number[]; types:
   return { tokens, scores: tokens.map((_, i) => -i), types };
 }
 
-/** A deterministic PRNG (mulberry32) so the files are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function f32ToF16(v: number): number {
   const f = new Float32Array([v]);

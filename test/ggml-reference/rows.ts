@@ -3,17 +3,9 @@
  * subnormals, exact ties, f16-overflowing values, heavy tails, constant rows, mixed scales.
  */
 
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/random.js';
+
+export { rng };
 
 /** Standard normal sampler (Box–Muller) on a seeded PRNG. */
 export function normal(seed: number): () => number {
