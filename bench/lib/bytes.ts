@@ -115,3 +115,55 @@ export function crc32OfZeros(n: number): number {
   }
   return (crc ^ 0xffffffff) >>> 0;
 }
+
+/**
+ * Any reflected CRC-32 (`poly` in reflected form: 0xedb88320 for zip's CRC-32, 0x82f63b78 for
+ * CRC-32C) with `extendZeros`: the CRC of `data` followed by `n` zero bytes, from the CRC of
+ * `data` alone, without touching the zeros — crc(A‖0ⁿ) = Lⁿ(crc(A)) ⊕ Lⁿ(~0) ⊕ ~0, where L is
+ * the linear "shift one zero byte through the register" operator.
+ */
+export function reflectedCrc32(poly: number): { crc(b: Uint8Array, prev?: number): number; extendZeros(crc: number, n: number): number } {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? poly ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  const applyZeros = (reg: number, n: number): number => {
+    let odd: Uint32Array = new Uint32Array(32);
+    odd[0] = poly >>> 0;
+    for (let i = 1, row = 1; i < 32; i++, row <<= 1) odd[i] = row >>> 0;
+    let even = gf2Square(odd);
+    odd = gf2Square(even);
+    let len = n;
+    while (len > 0) {
+      even = gf2Square(odd);
+      if (len & 1) reg = gf2Times(even, reg);
+      len = Math.floor(len / 2);
+      if (len === 0) break;
+      odd = gf2Square(even);
+      if (len & 1) reg = gf2Times(odd, reg);
+      len = Math.floor(len / 2);
+    }
+    return reg >>> 0;
+  };
+  return {
+    crc(b: Uint8Array, prev = 0): number {
+      let c = (prev ^ 0xffffffff) >>> 0;
+      for (let i = 0; i < b.length; i++) c = table[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+      return (c ^ 0xffffffff) >>> 0;
+    },
+    extendZeros(crc: number, n: number): number {
+      if (n === 0) return crc >>> 0;
+      return (applyZeros(crc >>> 0, n) ^ applyZeros(0xffffffff, n) ^ 0xffffffff) >>> 0;
+    },
+  };
+}
+
+export const CRC32 = reflectedCrc32(0xedb88320);
+export const CRC32C = reflectedCrc32(0x82f63b78);
+
+/** TensorFlow's masked CRC-32C (tensorflow/core/lib/hash/crc32c.h `Mask`). */
+export function maskCrc32c(crc: number): number {
+  return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
+}

@@ -98,7 +98,10 @@ function localHeader(name: string, size: number, crc: number, at: number): Uint8
   return w.build();
 }
 
-export function torchZipLayout(targetSize: number, tensorCount = 300): { size: number; pieces: Piece[]; tensors: number } {
+export function torchZipLayout(
+  targetSize: number,
+  tensorCount = 300,
+): { size: number; pieces: Piece[]; tensors: number; pickleBytes: number; members: { name: string; dataOffset: number; size: number }[] } {
   const cols = 8192;
   const rows = Math.floor(targetSize / tensorCount / 2 / cols);
   const per = cols * rows * 2;
@@ -183,5 +186,11 @@ export function torchZipLayout(targetSize: number, tensorCount = 300): { size: n
     .u16(0)
     .build();
   pieces.push({ offset: cdOffset, bytes: end });
-  return { size: cdOffset + end.length, pieces, tensors: tensorCount };
+  return {
+    size: cdOffset + end.length,
+    pieces,
+    tensors: tensorCount,
+    pickleBytes: pkl.length,
+    members: members.map((m) => ({ name: m.name, dataOffset: m.offset + localHeader(m.name, m.size, m.crc, m.offset).length, size: m.size })),
+  };
 }

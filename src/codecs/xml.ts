@@ -16,6 +16,9 @@ import { ModelwiseError } from '../errors.js';
 import type { ByteSource } from '../io/source.js';
 import type { Diagnostic } from '../types.js';
 
+/** A copy of `s` that does not share the memory of a larger string. */
+const flat = (s: string): string => (' ' + s).slice(1);
+
 export interface XmlStartTag {
   /** Qualified name as written (`p:Node`). */
   name: string;
@@ -288,7 +291,8 @@ export async function parseXml(source: ByteSource, handler: XmlHandler, opts: Xm
       let value = a[2] ?? a[3]!;
       if (WS_RE.test(value)) value = value.replace(/[\t\n\r]/g, ' ');
       if (value.indexOf('&') >= 0) value = decodeEntities(value, res.entityReferences);
-      attributes[a[1]!] = value;
+      // Copy: a substring would pin the whole decoded chunk in memory for as long as a caller keeps it.
+      attributes[flat(a[1]!)] = flat(value);
       if (a[1] === 'xmlns' || a[1]!.startsWith('xmlns:')) {
         scope ??= Object.create(scopes[scopes.length - 1]!) as Record<string, string>;
         scope[a[1] === 'xmlns' ? '' : a[1]!.slice(6)] = value;

@@ -141,7 +141,9 @@ function interesting(h: Uint8Array): boolean {
 }
 
 async function compareLocalHeader(zip: ZipArchive, e: ZipEntry, where: string, state: ScanState): Promise<void> {
-  const h = await zip.source.read(e.localHeaderOffset, 30 + 1024);
+  // 30 bytes of header + the name as long as the central directory says (a longer local name
+  // shows as a mismatch); never into the member's data.
+  const h = await zip.source.read(e.localHeaderOffset, 30 + Math.min(1024, new TextEncoder().encode(e.name).length));
   const dv = view(h);
   if (h.length < 30 || dv.getUint32(0, true) !== 0x04034b50) {
     state.findings.push({ rule: 'ARC-004', severity: 'high', location: where, evidence: `no local header at offset ${e.localHeaderOffset}`, message: 'the central directory points at no member: damaged or crafted archive', malformed: true });
@@ -151,7 +153,7 @@ async function compareLocalHeader(zip: ZipArchive, e: ZipEntry, where: string, s
   const extraLen = dv.getUint16(28, true);
   const raw = h.subarray(30, Math.min(h.length, 30 + nameLen));
   const localName = tryDecodeUtf8(raw) ?? decodeLatin1(raw);
-  if (nameLen <= 1024 && localName !== e.name) {
+  if (nameLen <= 1024 && (localName !== e.name || nameLen !== raw.length)) {
     state.findings.push({ rule: 'ARC-004', severity: 'medium', location: where, evidence: `local header names it ${JSON.stringify(localName)}`, message: 'local and central directory names differ: scanners and loaders may read different members' });
   }
   const dataStart = e.localHeaderOffset + 30 + nameLen + extraLen;
