@@ -10,6 +10,7 @@ import { GGML_BY_NAME, LLAMA_FTYPES } from '../dtypes.js';
 import type { OpenedModel } from '../inspect/inspect.js';
 import { elementCount } from '../inspect/summary.js';
 import type { ModelReport, TensorInfo } from '../types.js';
+import { readExact } from '../io/source.js';
 import { fromF32, storedBytes, toF32 } from './dtype-codec.js';
 import type { Sink, SinkFactory } from './sink.js';
 import { SAFETENSORS_DTYPE, safetensorsHeader, type SafetensorsEntry } from './writers/safetensors.js';
@@ -35,8 +36,11 @@ export interface ConvertOptions {
   quantize?: (type: string, values: Float32Array, rowLength: number) => Promise<Uint8Array>;
 }
 
-/** Changes a tensor's values on the way (e.g. undoing HF's rotary permutation of q/k). */
-export type TensorTransform = (name: string, values: Float32Array, shape: number[]) => Float32Array;
+/**
+ * Changes a tensor's values on the way (e.g. undoing HF's rotary permutation of q/k). It sees the
+ * whole tensor; `applies` (when given) names the tensors it changes, so the others stream in chunks.
+ */
+export type TensorTransform = ((name: string, values: Float32Array, shape: number[]) => Float32Array) & { applies?: (name: string) => boolean };
 
 export interface ConvertProgress {
   tensor: string;
@@ -198,6 +202,7 @@ export async function runConversion(model: OpenedModel, report: ModelReport, pla
   let done = 0;
   let index = 0;
   const open: Sink[] = [];
+  const scratch = new Scratch();
   try {
     const fileNames = [...new Set(plan.tensors.map((t) => t.file))];
     if (fileNames.length === 0) fileNames.push(plan.files[0]!.name);
@@ -215,10 +220,9 @@ export async function runConversion(model: OpenedModel, report: ModelReport, pla
       for (let i = 0; i < group.length; i++) {
         const t = group[i]!;
         const src = byName.get(t.source)!;
-        const raw = await readTensor(model.input, src);
-        const out = await convertTensor(src, raw, t, opts);
-        if (out.length !== t.bytes) throw new ModelwiseError('MALFORMED', `tensor ${t.source}: produced ${out.length} bytes, planned ${t.bytes}`);
-        await sink.write(out);
+        const data: TensorData = { whole: () => readTensor(model.input, src), range: await byteRange(model, report, src) };
+        const written = await writeTensor(src, data, t, opts, (b) => sink.write(b), scratch);
+        if (written !== t.bytes) throw new ModelwiseError('MALFORMED', `tensor ${t.source}: produced ${written} bytes, planned ${t.bytes}`);
         if (padding[i]) await sink.write(new Uint8Array(padding[i]!));
         done += t.bytes;
         opts.onProgress?.({ tensor: t.name, index: ++index, count: plan.tensors.length, bytesDone: done, bytesTotal: total });
@@ -237,18 +241,106 @@ export async function runConversion(model: OpenedModel, report: ModelReport, pla
   }
 }
 
-/** One tensor from its stored bytes to the planned output dtype. */
-async function convertTensor(src: TensorInfo, raw: Uint8Array, t: PlannedTensor, opts: ConvertOptions): Promise<Uint8Array> {
+/**
+ * Float32 working set per step (elements): a tensor is converted a slice of whole rows at a time,
+ * so beyond its stored bytes only a few slices are in memory, whatever the tensor's size.
+ */
+const CHUNK_ELEMENTS = 1 << 21;
+
+const INTEGER = new Set(['i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool']);
+
+/**
+ * Two float32 slice buffers reused from slice to slice and tensor to tensor: fresh ones per slice
+ * would be garbage the GC reclaims late, and peak memory would grow with the tensor's size.
+ * Slice k uses buffer k % 2, whose previous user (slice k − 2) has been awaited by then.
+ */
+class Scratch {
+  private bufs: Float32Array[] = [];
+  get(k: number, n: number): Float32Array {
+    const i = k % 2;
+    if (!this.bufs[i] || this.bufs[i]!.length < n) this.bufs[i] = new Float32Array(n);
+    return this.bufs[i]!;
+  }
+}
+
+/** A tensor's stored bytes: all at once (the format's readTensor), or by range when they are one plain byte range. */
+interface TensorData {
+  whole: () => Promise<Uint8Array>;
+  range?: (offset: number, length: number) => Promise<Uint8Array>;
+}
+
+/** Formats whose readTensor is one byte range of the file (src/formats/read-range.ts, gguf readTensor). */
+const BYTE_RANGE_FORMATS = new Set(['safetensors', 'gguf']);
+/** Bytes per read when a tensor is copied unchanged by range. */
+const COPY_BYTES = 1 << 24;
+
+/** Read the tensor by slices (no whole-tensor buffer) when its data is a plain byte range. */
+async function byteRange(model: OpenedModel, report: ModelReport, t: TensorInfo): Promise<TensorData['range']> {
+  const probe = model.input.probe;
+  if (!probe || !BYTE_RANGE_FORMATS.has(report.format.id) || typeof t.offset !== 'number' || typeof t.byteLength !== 'number') return undefined;
+  const source = t.file ? await probe.sibling(t.file) : probe.source;
+  if (!source) return undefined; // readTensor names the missing file
+  const base = t.offset;
+  const size = t.byteLength;
+  return (offset, length) => {
+    if (offset < 0 || offset + length > size) throw new ModelwiseError('MALFORMED', `read of ${length} bytes at ${offset} outside tensor ${t.name} (${size} bytes)`);
+    return readExact(source, base + offset, length, `data of tensor ${t.name}`);
+  };
+}
+
+/**
+ * One tensor from its stored bytes to the planned output dtype, written through `write` in slices
+ * of whole rows (block-aligned on both sides) read one at a time when the data is a byte range;
+ * the next slice is converted while the previous one is being quantized. Returns the bytes written.
+ */
+async function writeTensor(src: TensorInfo, data: TensorData, t: PlannedTensor, opts: ConvertOptions, write: (b: Uint8Array) => Promise<void>, scratch: Scratch): Promise<number> {
   const n = t.shape.reduce((a, b) => a * b, 1);
   const transform = opts.gguf?.transform;
-  if (t.from === t.to && !transform) return raw;
-  let values = toF32(src.dtype, raw, n);
-  if (transform) values = transform(t.source, values, t.shape);
-  if (t.to === t.from && transform && t.to === 'f32') return fromF32('f32', values);
-  const rowLength = opts.to === 'gguf' ? t.shape[0]! : values.length;
-  if (['i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'].includes(t.to)) return raw;
-  if (opts.quantize && t.to !== 'f32') return opts.quantize(t.to, values, rowLength);
-  return fromF32(t.to, values, rowLength);
+  const whole = transform !== undefined && (transform.applies?.(t.source) ?? true);
+  if ((t.from === t.to && !whole) || INTEGER.has(t.to)) {
+    if (!data.range || typeof src.byteLength !== 'number') {
+      const raw = await data.whole();
+      await write(raw);
+      return raw.length;
+    }
+    for (let a = 0; a < src.byteLength; a += COPY_BYTES) await write(await data.range(a, Math.min(COPY_BYTES, src.byteLength - a)));
+    return src.byteLength;
+  }
+  // Row = the innermost dimension (ggml ne[0]; the last numpy dimension): block types never straddle it.
+  const row = Math.max(1, (opts.to === 'gguf' ? t.shape[0] : t.shape[t.shape.length - 1]) ?? 1);
+  const rows = n / row;
+  const srcRow = storedBytes(src.dtype, row);
+  const sliceable = Number.isInteger(rows) && srcRow !== undefined && storedBytes(src.dtype, n) === srcRow * rows;
+  const raw = whole || !sliceable || !data.range ? await data.whole() : undefined;
+  const all = whole || !sliceable ? toF32(src.dtype, raw!, n) : undefined;
+  const values = all && whole ? transform!(t.source, all, t.shape) : all;
+  const per = values && !sliceable ? rows : Math.max(1, Math.floor(CHUNK_ELEMENTS / row));
+  const encode = (v: Float32Array): Promise<Uint8Array> => {
+    // safetensors outputs are float dtypes: any slice length is a row for them
+    const rowLength = opts.to === 'gguf' ? row : v.length;
+    if (opts.quantize && t.to !== 'f32') return opts.quantize(t.to, v, rowLength);
+    return Promise.resolve(fromF32(t.to, v, rowLength));
+  };
+  let written = 0;
+  let pending: Promise<Uint8Array> | undefined;
+  for (let r = 0, slice = 0; r < rows; r += per, slice++) {
+    const k = Math.min(per, rows - r);
+    const bytes = values ? undefined : raw ? raw.subarray(r * srcRow!, (r + k) * srcRow!) : await data.range!(r * srcRow!, k * srcRow!);
+    const v = values ? values.subarray(r * row, (r + k) * row) : toF32(src.dtype, bytes!, k * row, scratch.get(slice, per * row));
+    const next = encode(v);
+    if (pending) {
+      const out = await pending;
+      await write(out);
+      written += out.length;
+    }
+    pending = next;
+  }
+  if (pending) {
+    const out = await pending;
+    await write(out);
+    written += out.length;
+  }
+  return written;
 }
 
 /** general.file_type (llama_ftype) for the output: the file type asked for, or the dominant tensor type. */

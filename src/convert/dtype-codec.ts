@@ -5,7 +5,7 @@
  */
 import { ModelwiseError } from '../errors.js';
 import { DTYPE_BYTES, GGML_BY_NAME } from '../dtypes.js';
-import { dequantize, quantizeRows } from './quant/index.js';
+import { dequantize, dequantizeInto, quantizeRows } from './quant/index.js';
 
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
@@ -20,15 +20,54 @@ export function halfToFloat(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Stored bytes of `dtype` → float32 values (ggml block types are dequantized). */
-export function toF32(dtype: string, bytes: Uint8Array, count: number): Float32Array {
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let halfTable: Float32Array | undefined;
+
+/** 16-bit elements as a Uint16Array view (a copy when the bytes are not 2-aligned). */
+function u16view(bytes: Uint8Array, count: number): Uint16Array {
+  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+  return new Uint16Array(bytes.slice(0, count * 2).buffer);
+}
+
+/**
+ * Stored bytes of `dtype` → float32 values (ggml block types are dequantized). With `into` (at
+ * least `count` long) the values are written there and a view of it is returned: no allocation.
+ */
+export function toF32(dtype: string, bytes: Uint8Array, count: number, into?: Float32Array): Float32Array {
   const g = GGML_BY_NAME.get(dtype);
-  if (g?.quantized) return dequantize(dtype, bytes, count);
+  if (into && into.length < count) throw new RangeError(`toF32: destination of ${into.length} values for ${count}`);
+  if (g?.quantized) {
+    if (!into) return dequantize(dtype, bytes, count);
+    const out = into.subarray(0, count);
+    dequantizeInto(dtype, bytes, 0, count, out, 0);
+    return out;
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(count);
+  const out = into ? into.subarray(0, count) : new Float32Array(count);
   const need = (DTYPE_BYTES[dtype] ?? 0) * count;
   if (!DTYPE_BYTES[dtype]) throw new ModelwiseError('UNSUPPORTED', `cannot convert dtype ${dtype} to float`);
   if (bytes.length < need) throw new ModelwiseError('MALFORMED', `tensor data has ${bytes.length} bytes, ${need} expected for ${count} × ${dtype}`);
+  // Fast paths for the common float dtypes (typed-array views; the data is little-endian).
+  if (LITTLE_ENDIAN && dtype === 'f32') {
+    new Uint8Array(out.buffer, out.byteOffset, count * 4).set(bytes.subarray(0, count * 4));
+    return out;
+  }
+  if (LITTLE_ENDIAN && dtype === 'bf16') {
+    const src = u16view(bytes, count);
+    const dst = new Uint32Array(out.buffer, out.byteOffset, count);
+    for (let i = 0; i < count; i++) dst[i] = src[i]! << 16;
+    return out;
+  }
+  if (LITTLE_ENDIAN && dtype === 'f16') {
+    if (!halfTable) {
+      halfTable = new Float32Array(65536);
+      for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+    }
+    const src = u16view(bytes, count);
+    const t = halfTable;
+    for (let i = 0; i < count; i++) out[i] = t[src[i]!]!;
+    return out;
+  }
   switch (dtype) {
     case 'f32':
       for (let i = 0; i < count; i++) out[i] = dv.getFloat32(i * 4, true);

@@ -7,7 +7,8 @@
 import { ModelwiseError } from '../errors.js';
 import type { ByteSource } from './source.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a string field that starts with U+FEFF keeps it (llama's vocabulary has a "\ufeff" token)
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 export class SequentialReader {
   private buf: Uint8Array = new Uint8Array(0);

@@ -5,7 +5,9 @@ import { quantizeRows } from '../convert/quant/index.js';
 parentPort?.on('message', (m: { id: number; type: string; values: Float32Array; rowLength: number }) => {
   try {
     const out = quantizeRows(m.type, m.values, m.rowLength);
-    parentPort!.postMessage({ id: m.id, out }, [out.buffer as ArrayBuffer]);
+    // the input buffer goes back too, for the pool to reuse (see QuantPool.spare)
+    const spare = m.values.buffer as ArrayBuffer;
+    parentPort!.postMessage({ id: m.id, out, spare }, [out.buffer as ArrayBuffer, spare]);
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: (e as Error).message });
   }

@@ -111,7 +111,8 @@ export function hyperParameterKvs(cfg: HfConfig, arch: string): [string, GgufKv]
 export function permuteTransform(cfg: HfConfig): TensorTransform {
   const heads = cfg.num_attention_heads ?? 1;
   const kvHeads = cfg.num_key_value_heads ?? heads;
-  return (name, values, ne) => {
+  const applies = (name: string) => /self_attn\.[qk]_proj\.(weight|bias)$/.test(name);
+  const fn: TensorTransform = (name, values, ne) => {
     const isQ = /self_attn\.q_proj\.(weight|bias)$/.test(name);
     const isK = /self_attn\.k_proj\.(weight|bias)$/.test(name);
     if (!isQ && !isK) return values;
@@ -133,4 +134,6 @@ export function permuteTransform(cfg: HfConfig): TensorTransform {
     }
     return out;
   };
+  fn.applies = applies;
+  return fn;
 }

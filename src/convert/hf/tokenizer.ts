@@ -5,7 +5,7 @@
  * and the chat template from tokenizer_config.json (gguf-py/gguf/vocab.py).
  */
 import { ModelwiseError } from '../../errors.js';
-import { scanMessage, fieldString, fieldFloat, WIRE, type ProtoField } from '../../codecs/protobuf.js';
+import { scanMessage, fieldFloat, WIRE, type ProtoField } from '../../codecs/protobuf.js';
 import type { TreeProbe } from '../../identify/probe.js';
 import { isObject } from '../../identify/probe.js';
 import type { GgufKv } from '../writers/gguf.js';
@@ -22,6 +22,18 @@ interface Vocab {
   merges?: string[];
 }
 
+/** Strict UTF-8 that keeps a leading U+FEFF: llama's vocabulary has a "\ufeff" piece (id 30143). */
+const pieceUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function pieceText(buf: Uint8Array, f: ProtoField): string | undefined {
+  if (f.wire !== WIRE.len || f.truncated || f.length > 1 << 16) return undefined;
+  try {
+    return pieceUtf8.decode(buf.subarray(f.at, f.end));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parse a SentencePiece ModelProto: pieces = field 1 {piece = 1, score = 2 (float), type = 3}. */
 export function parseSentencePiece(buf: Uint8Array): { pieces: string[]; scores: number[]; types: number[] } {
   const top = scanMessage(buf, 0, buf.length, { maxFields: 10_000_000 });
@@ -36,7 +48,7 @@ export function parseSentencePiece(buf: Uint8Array): { pieces: string[]; scores:
     let score = 0;
     let type = 1;
     for (const g of m.fields as ProtoField[]) {
-      if (g.field === 1) piece = fieldString(buf, g, 1 << 16);
+      if (g.field === 1) piece = pieceText(buf, g);
       else if (g.field === 2 && g.wire === WIRE.i32) score = fieldFloat(buf, g) ?? 0;
       else if (g.field === 3 && g.wire === WIRE.varint) type = g.value ?? 1;
     }
