@@ -8,6 +8,7 @@ import { adviseModelAt } from '../node/advise.js';
 import { renderAdvice, renderFormats } from '../render/advise.js';
 import { asModelwiseError, ModelwiseError } from '../errors.js';
 import type { CliIO } from './main.js';
+import { positiveInt } from './options.js';
 import { toJson } from './json.js';
 
 export function parseBytes(v: string): number {
@@ -27,8 +28,8 @@ export function adviseCommands(program: Command, io: CliIO, setExit: (code: numb
     .option('--device <id>', `a device preset (${DEVICES.map((d) => d.id).join(', ')})`)
     .option('--ram <size>', 'system RAM available (e.g. 16GB)')
     .option('--vram <size>', 'GPU memory available (e.g. 24GB)')
-    .option('--context <n>', 'context length to plan for', (v) => Number.parseInt(v, 10))
-    .option('--batch <n>', 'micro-batch size (tokens evaluated at once)', (v) => Number.parseInt(v, 10))
+    .option('--context <n>', 'context length to plan for', positiveInt)
+    .option('--batch <n>', 'micro-batch size (tokens evaluated at once)', positiveInt)
     .option('--train', 'the model will be trained or fine-tuned')
     .option('--quality <level>', 'acceptable quality cost: near-lossless | small | noticeable', 'small')
     .option('--params <n>', 'parameter count when no model is given (e.g. 8B)')

@@ -5,6 +5,7 @@ import { asModelwiseError } from '../errors.js';
 import { humanBytes } from '../io/bytes.js';
 import type { CliIO } from './main.js';
 import { toJson } from './json.js';
+import { positiveInt } from './options.js';
 import { Progress } from './progress.js';
 
 function parseSize(v: string): number {
@@ -19,21 +20,22 @@ function parseSize(v: string): number {
 function render(r: ConvertResult): string {
   const out: string[] = [];
   const p = r.plan;
-  out.push(`${r.written ? 'wrote' : 'plan for'} ${p.to}: ${p.tensors.length} tensors, ${humanBytes(p.outputBytes)} in ${p.files.length} file(s)`);
+  out.push(`${r.written ? 'wrote' : 'plan for'} ${p.to}: ${p.tensors.length} tensor${p.tensors.length === 1 ? '' : 's'}, ${humanBytes(p.outputBytes)} in ${p.files.length} file(s)`);
   for (const f of p.files) out.push(`  ${f.name}${f.size ? ` (${humanBytes(f.size)})` : ''}`);
   const mix = new Map<string, number>();
   for (const t of p.tensors) mix.set(`${t.from} → ${t.to}`, (mix.get(`${t.from} → ${t.to}`) ?? 0) + 1);
-  out.push(`  types: ${[...mix].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
-  for (const d of p.dropped) out.push(`  tied: ${d.name} is the same storage as ${d.tiedTo}; written once`);
+  out.push(`  types: ${mix.size ? [...mix].map(([k, n]) => `${k} ×${n}`).join(', ') : 'none (the model holds no tensors)'}`);
+  for (const d of p.dropped.slice(0, 10)) out.push(`  tied: ${d.name} is the same storage as ${d.tiedTo}; written once`);
+  if (p.dropped.length > 10) out.push(`  tied: … ${p.dropped.length - 10} more (--json for all)`);
   for (const s of p.skipped) out.push(`  skipped: ${s.name} (${s.reason})`);
-  if (!r.written) {
+  if (!r.written && p.tensors.length) {
     out.push('  tensors:');
     for (const t of p.tensors.slice(0, 200)) out.push(`    ${t.name}  ${t.from} → ${t.to}  [${t.shape.join(', ')}]  ${humanBytes(t.bytes)}`);
     if (p.tensors.length > 200) out.push(`    … ${p.tensors.length - 200} more`);
   }
   if (r.verify) {
     const worst = [...r.verify].sort((a, b) => b.maxAbs - a.maxAbs);
-    out.push(`  verify: ${r.verify.length} tensors re-read; max |error| ${worst[0]?.maxAbs ?? 0}, worst RMS ${Math.max(0, ...r.verify.map((v) => v.rms)).toExponential(3)}`);
+    out.push(`  verify: ${r.verify.length} tensor${r.verify.length === 1 ? '' : 's'} re-read; max |error| ${worst[0]?.maxAbs ?? 0}, worst RMS ${Math.max(0, ...r.verify.map((v) => v.rms)).toExponential(3)}`);
     for (const v of worst.slice(0, 10)) out.push(`    ${v.name}: max-abs ${v.maxAbs.toExponential(3)}, rms ${v.rms.toExponential(3)}`);
   }
   return out.join('\n');
@@ -51,7 +53,7 @@ export function convertCommand(program: Command, io: CliIO, setExit: (code: numb
     .option('--max-shard-size <size>', 'safetensors: shard above this size (e.g. 5GB, 500MiB)', '5GB')
     .option('--verify', 're-read the output and report per-tensor max-abs and RMS error against the source')
     .option('--dry-run', 'print the plan (tensors, types, output size) without writing')
-    .option('--threads <n>', 'quantization threads (default: all cores)', (v) => Number.parseInt(v, 10))
+    .option('--threads <n>', 'quantization threads (default: all cores)', positiveInt)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress bar')
     .addHelpText(

@@ -5,6 +5,7 @@ import { renderInspect } from '../render/inspect.js';
 import { asModelwiseError } from '../errors.js';
 import type { CliIO } from './main.js';
 import { toJson } from './json.js';
+import { positiveInt, nonNegativeInt } from './options.js';
 import { adviseModelAt } from '../node/advise.js';
 import { estimateMemory } from '../advise/memory.js';
 import { renderMemory } from '../render/advise.js';
@@ -17,10 +18,10 @@ export function inspectCommand(program: Command, io: CliIO, setExit: (code: numb
     .option('--json', 'print the report as JSON (stable schema, see README)')
     .option('--tensors', 'add the tensor table (name, dtype, shape, size, offset)')
     .option('--metadata', 'add the full metadata')
-    .option('--max-tensors <n>', 'keep at most n tensor items in the report (the count stays exact)', (v) => Number.parseInt(v, 10))
+    .option('--max-tensors <n>', 'keep at most n tensor items in the report (the count stays exact)', nonNegativeInt)
     .option('--memory', 'add the memory estimate to run it: weights + KV cache + compute + overhead')
-    .option('--context <n>', 'context length for --memory (default: the model\'s, at most 4096)', (v) => Number.parseInt(v, 10))
-    .option('--batch <n>', 'micro-batch size for --memory (default 512)', (v) => Number.parseInt(v, 10))
+    .option('--context <n>', 'context length for --memory (default: the model\'s, at most 4096)', positiveInt)
+    .option('--batch <n>', 'micro-batch size for --memory (default 512)', positiveInt)
     .addHelpText(
       'after',
       `

@@ -8,6 +8,7 @@ import { asModelwiseError } from '../errors.js';
 import { reaches, type ScanReport } from '../scan/types.js';
 import type { CliIO } from './main.js';
 import { toJson } from './json.js';
+import { positiveInt } from './options.js';
 import { globToRegExp } from './glob.js';
 
 interface ScanOpts {
@@ -41,7 +42,7 @@ export function scanCommand(program: Command, io: CliIO, setExit: (code: number)
     .option('--fail-on <level>', 'exit 1 when a verdict reaches this level: suspicious | malicious', 'malicious')
     .option('--include <glob...>', 'with -r: only files matching a glob (e.g. "*.pt")')
     .option('--exclude <glob...>', 'with -r: skip files matching a glob')
-    .option('--concurrency <n>', 'files scanned at once with -r', (v) => Number.parseInt(v, 10), 4)
+    .option('--concurrency <n>', 'files scanned at once with -r', positiveInt, 4)
     .addHelpText(
       'after',
       `
@@ -99,8 +100,14 @@ Exit codes: 0 nothing at or above --fail-on, 1 something at or above it, 2 an er
       else io.stdout(results.map(renderScan).join('\n') + '\n');
       if (opts.sarif) {
         const tmp = join(dirname(opts.sarif), `.${basename(opts.sarif)}.${process.pid}.tmp`);
-        await writeFile(tmp, toJson(toSarif(results, version)) + '\n');
-        await rename(tmp, opts.sarif);
+        try {
+          await writeFile(tmp, toJson(toSarif(results, version)) + '\n');
+          await rename(tmp, opts.sarif);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          io.stderr(`modelwise: cannot write SARIF to ${opts.sarif}: ${code === 'ENOENT' ? 'no such folder' : (e as Error).message}\n`);
+          setExit(2);
+        }
       }
       for (const r of results) {
         if (r.error) {

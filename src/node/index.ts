@@ -38,7 +38,7 @@ export async function identify(input: ModelInput, opts: HttpOptions & { name?: s
 export async function identifyPath(path: string): Promise<Identification> {
   try {
     const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-      throw asModelwiseError(e, path);
+      throw e.code === 'ENOENT' ? new ModelwiseError('NOT_FOUND', 'no such file or folder', { file: path }) : asModelwiseError(e, path);
     });
     if (st.isDirectory()) return await identifyTree(new DirTree(path), path.replace(/\/+$/, '') || '/');
     const source = await FileSource.open(path);

@@ -8,7 +8,7 @@ import { humanCount } from './inspect.js';
 export function renderAdvice(a: Advice, max = 8): string {
   const out: string[] = [];
   const lim = [a.limits.ram !== null ? `RAM ${humanBytes(a.limits.ram)}` : '', a.limits.vram !== null ? `VRAM ${humanBytes(a.limits.vram)}` : '', `context ${a.limits.context}`].filter(Boolean).join(', ');
-  out.push(`${a.model.path}: ${a.model.parameters ? `${humanCount(a.model.parameters)} parameters, ` : ''}target ${a.target}${a.limits.device ? ` (${a.limits.device})` : ''}; ${lim}`);
+  out.push(`${a.model.path}: ${a.model.parameters ? `${humanCount(a.model.parameters)} parameter${Number(a.model.parameters) === 1 ? '' : 's'}, ` : ''}target ${a.target}${a.limits.device ? ` (${a.limits.device})` : ''}; ${lim}`);
   a.options.slice(0, max).forEach((o, i) => {
     const fit = o.fits === null ? 'fit unknown (give --ram/--vram)' : o.fits ? 'fits' : 'does NOT fit';
     out.push(`${i + 1}. ${o.format} ${o.quantization} on ${o.runtime} — file ${humanBytes(o.fileSize)}, memory ${humanBytes(o.memory.total)} (weights ${humanBytes(o.memory.weights)} + KV ${humanBytes(o.memory.kvCache)} + compute ${humanBytes(o.memory.compute)} + overhead ${humanBytes(o.memory.overhead)}), ${fit}`);

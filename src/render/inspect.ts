@@ -10,12 +10,18 @@ export function humanCount(n: number | string): string {
   return String(v);
 }
 
+/** " v3" for a numeric version, " ET12" for a tag-like one, "" when unknown. */
+export function versionText(version: string | null): string {
+  if (version === null || version === '') return '';
+  return /^\d/.test(version) ? ` v${version}` : ` ${version}`;
+}
+
 export function shapeText(shape: Dim[] | null): string {
   return shape === null ? '?' : `[${shape.join(', ')}]`;
 }
 
 function ioText(io: GraphIO): string {
-  return `${io.name}: ${io.dtype ?? '?'}${shapeText(io.shape)}`;
+  return io.dtype === null && io.shape === null ? `${io.name}: ?` : `${io.name}: ${io.dtype ?? '?'}${shapeText(io.shape)}`;
 }
 
 const NOTABLE = /^(general\.(license|author|organization|description|url|repo_url|quantized_by|size_label|basename|finetune)|license|author|description|version|date_saved|keras_version|backend|tensorflow_version|generatedBy|convertedBy|producer|framework)/i;
@@ -28,7 +34,7 @@ export interface RenderInspectOptions {
 export function renderInspect(r: ModelReport, opts: RenderInspectOptions = {}): string {
   const out: string[] = [];
   const f = r.format;
-  out.push(`${r.path} — ${f.name}${f.version !== null ? ` v${f.version}` : ''} [${f.id}/${f.variant}], ${humanBytes(r.size.file)}${r.size.files ? ` in ${r.size.files} files` : ''}`);
+  out.push(`${r.path} — ${f.name}${versionText(f.version)} [${f.id}/${f.variant}], ${humanBytes(r.size.file)}${r.size.files ? ` in ${r.size.files} files` : ''}`);
   const row = (k: string, v: string) => out.push(`  ${k.padEnd(13)} ${v}`);
   if (r.producer) row('producer', r.producer);
   if (r.architecture) row('architecture', r.architecture);
@@ -36,7 +42,7 @@ export function renderInspect(r: ModelReport, opts: RenderInspectOptions = {}): 
   const mix = Object.entries(r.parameters.byDtype)
     .map(([d, n]) => [d, Number(n)] as const)
     .sort((a, b) => b[1] - a[1])
-    .map(([d, n]) => `${d} ${total > 0 ? ((n / total) * 100).toFixed(n / total < 0.01 ? 2 : 1) : 0}%`)
+    .map(([d, n]) => `${d} ${total > 0 ? (n > 0 && n / total < 0.0001 ? '<0.01' : ((n / total) * 100).toFixed(n / total < 0.01 ? 2 : 1)) : 0}%`)
     .join(', ');
   row('parameters', `${humanCount(r.parameters.total)}${mix ? ` (${mix})` : ''}`);
   if (r.quantization) row('quantization', r.quantization.summary);
@@ -63,14 +69,15 @@ export function renderInspect(r: ModelReport, opts: RenderInspectOptions = {}): 
     const ops = Object.entries(r.graph.ops).sort((a, b) => b[1] - a[1]);
     if (ops.length) {
       const n = ops.reduce((s, [, c]) => s + c, 0);
-      row('operators', `${n} nodes, ${ops.length} types: ${ops.slice(0, 8).map(([o, c]) => `${o} ×${c}`).join(', ')}${ops.length > 8 ? ', …' : ''}`);
+      row('operators', `${n} node${n === 1 ? '' : 's'}, ${ops.length} type${ops.length === 1 ? '' : 's'}: ${ops.slice(0, 8).map(([o, c]) => `${o} ×${c}`).join(', ')}${ops.length > 8 ? ', …' : ''}`);
     }
   }
-  row('tensors', `${r.tensors.count}${r.details?.vocabOnly ? ' (vocabulary-only file)' : ''}${r.size.tensorBytes !== null ? ` (${humanBytes(Number(r.size.tensorBytes))} of data)` : ''}`);
+  const tensorNotes = [r.details?.vocabOnly ? 'vocabulary-only file' : '', r.size.tensorBytes !== null ? `${humanBytes(Number(r.size.tensorBytes))} of data` : ''].filter(Boolean);
+  row('tensors', `${r.tensors.count}${tensorNotes.length ? ` (${tensorNotes.join(', ')})` : ''}`);
   const notable = Object.entries(r.metadata).filter(([k, v]) => NOTABLE.test(k) && (typeof v === 'string' || typeof v === 'number'));
   for (const [k, v] of notable.slice(0, 8)) row(k.replace(/^general\./, ''), String(v).split('\n')[0]!.slice(0, 100));
   const mdCount = Object.keys(r.metadata).length;
-  if (mdCount && !opts.metadata) row('metadata', `${mdCount} keys (--metadata to list)`);
+  if (mdCount && !opts.metadata) row('metadata', `${mdCount} key${mdCount === 1 ? '' : 's'} (--metadata to list)`);
   for (const d of r.diagnostics) out.push(`  ! ${d.code}: ${d.message}`);
   if (r.tensors.truncated) out.push(`  ! tensor list truncated to ${r.tensors.items.length} of ${r.tensors.count}`);
 

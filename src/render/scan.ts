@@ -1,13 +1,15 @@
 /** Human and SARIF 2.1.0 renderings of scan reports. */
 import { RULES } from '../scan/rules.js';
 import type { ScanReport, Severity } from '../scan/types.js';
+import { versionText } from './inspect.js';
 
 const MARK: Record<string, string> = { malicious: 'MALICIOUS', suspicious: 'suspicious', malformed: 'malformed', benign: 'benign', unscanned: 'UNSCANNED (incomplete)' };
 
 export function renderScan(r: ScanReport): string {
   const out: string[] = [];
-  const fmt = r.format ? `${r.format.name}${r.format.version ? ` v${r.format.version}` : ''}` : 'not a recognised model';
-  out.push(`${r.path}: ${MARK[r.verdict]} — ${fmt}, ${r.findings.filter((f) => f.severity !== 'info').length} finding(s)`);
+  const fmt = r.format ? `${r.format.name}${versionText(r.format.version)}` : 'not a recognised model';
+  const notes = r.findings.filter((f) => f.severity === 'info').length;
+  out.push(`${r.path}: ${MARK[r.verdict]} — ${fmt}, ${r.findings.length - notes} finding(s)${notes ? `, ${notes} note(s)` : ''}`);
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
   const sorted = [...r.findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));
   for (const f of sorted.slice(0, 50)) {
