@@ -142,6 +142,9 @@ export function planConversion(report: ModelReport, opts: ConvertOptions): Conve
     }
     written.add(t.name);
   }
+  if (tensors.length === 0) {
+    throw new ModelwiseError('UNSUPPORTED', `${report.path}: the model holds no tensors to convert${skipped.length ? ` (${skipped.length} skipped: ${skipped.slice(0, 3).map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''}`);
+  }
   if (opts.to === 'gguf' && opts.gguf?.order) tensors.sort((a, b) => opts.gguf!.order!(a.name, b.name));
   // Files: one, or shards of at most maxShardSize bytes (safetensors).
   const files: ConvertPlan['files'] = [];

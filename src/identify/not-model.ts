@@ -5,6 +5,7 @@
  */
 import { isObject, type Probe } from './probe.js';
 import { startsWith } from '../io/bytes.js';
+import { looksLikePickle } from '../scan/pickle-scan.js';
 import type { NotAModel } from '../types.js';
 import { sniffProtobuf } from './not-model-protobuf.js';
 
@@ -29,6 +30,12 @@ export async function sniffNotModel(probe: Probe): Promise<NotAModel> {
   const head = await probe.head();
   if (head.length === 0) return { kind: 'unreadable', reason: 'the file could not be read' };
 
+  if (looksLikePickle(head)) {
+    return {
+      kind: 'pickle',
+      reason: 'a Python pickle that is not a model format modelwise recognises (scikit-learn, joblib, a raw object): loading it runs whatever it names — check it with `modelwise scan`',
+    };
+  }
   const text = await probe.text();
   if (text !== undefined) {
     const t = text.trimStart();
@@ -62,9 +69,9 @@ export async function sniffNotModel(probe: Probe): Promise<NotAModel> {
   const zip = await probe.zip();
   if (zip) {
     if (zip.entries.some((e) => e.encrypted)) {
-      return { kind: 'encrypted-zip', reason: `an encrypted zip archive (${zip.entries.length} entries): its contents cannot be read without the password` };
+      return { kind: 'encrypted-zip', reason: `an encrypted zip archive (${zip.entries.length} entr${zip.entries.length === 1 ? 'y' : 'ies'}): its contents cannot be read without the password` };
     }
-    return { kind: 'zip', reason: `a zip archive of ${zip.entries.length} entries that holds no model modelwise recognises` };
+    return { kind: 'zip', reason: `a zip archive of ${zip.entries.length} entr${zip.entries.length === 1 ? 'y' : 'ies'} that holds no model modelwise recognises` };
   }
   const proto = sniffProtobuf(head, probe.size);
   if (proto) return proto;

@@ -52,7 +52,7 @@ export function toSarif(reports: ScanReport[], version: string): unknown {
             ruleIndex: ruleIds.indexOf(f.rule),
             level: LEVEL[f.severity],
             message: { text: `${f.evidence} — ${f.message}` },
-            locations: [{ physicalLocation: { artifactLocation: { uri: encodeURI(r.path.replace(/\\/g, '/')) } }, logicalLocations: [{ fullyQualifiedName: f.location }] }],
+            locations: [{ physicalLocation: { artifactLocation: { uri: sarifUri(r.path) } }, logicalLocations: [{ fullyQualifiedName: f.location }] }],
             properties: { severity: f.severity, verdict: r.verdict, location: f.location },
           })),
         ),
@@ -60,4 +60,13 @@ export function toSarif(reports: ScanReport[], version: string): unknown {
       },
     ],
   };
+}
+
+/** SARIF artifact URI: relative paths as they are, absolute ones as file:// URIs. */
+function sarifUri(path: string): string {
+  const p = path.replace(/\\/g, '/');
+  if (/^[a-z]+:\/\//i.test(p)) return p;
+  if (p.startsWith('/')) return `file://${encodeURI(p)}`;
+  if (/^[a-zA-Z]:\//.test(p)) return `file:///${encodeURI(p)}`;
+  return encodeURI(p);
 }

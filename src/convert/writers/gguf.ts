@@ -95,7 +95,7 @@ export function ggufHeader(kvs: [string, GgufKv][], tensors: GgufTensorEntry[], 
   for (const t of tensors) {
     const g = GGML_BY_NAME.get(t.dtype);
     if (!g) throw new ModelwiseError('UNSUPPORTED', `dtype ${t.dtype} of ${t.name} is not a ggml type`);
-    if (new TextEncoder().encode(t.name).length >= 64) throw new ModelwiseError('USAGE', `tensor name ${t.name} is longer than llama.cpp's 63-byte limit`);
+    if (new TextEncoder().encode(t.name).length >= 64) throw new ModelwiseError('UNSUPPORTED', `tensor name ${t.name} is longer than the 63 bytes GGUF readers accept (llama.cpp, gguf-py); convert this model to safetensors instead`);
     b.str(t.name);
     b.num('u32', t.ne.length);
     for (const d of t.ne) b.num('u64', d);
