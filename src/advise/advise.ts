@@ -180,6 +180,9 @@ function toOnnx(x: Ctx, quant: 'f32' | 'f16' | 'int8' | 'int4'): Command {
     case 'onnx':
       return quant === 'f32' || quant === 'f16' ? { line: `# already ONNX: serve ${x.src} as is`, tool: 'none' } : { line: `python -m onnxruntime.quantization.preprocess --input ${x.src} --output pre.onnx  # then quantize_dynamic / quantize_static`, tool: 'onnxruntime' };
     case 'tensorflow':
+      // tf2onnx takes each TensorFlow-family source through its own flag.
+      if (x.m.format === 'tflite') return { line: `python -m tf2onnx.convert --tflite ${x.src} --output model.onnx`, tool: 'tf2onnx' };
+      if (x.m.format === 'tfjs') return { line: `python -m tf2onnx.convert --tfjs ${x.src}/model.json --output model.onnx`, tool: 'tf2onnx' };
       return { line: `python -m tf2onnx.convert --saved-model ${x.src} --output model.onnx`, tool: 'tf2onnx', note: x.m.format === 'keras' ? 'for Keras files: --keras, or export a SavedModel first' : undefined };
     case 'gguf':
       return { line: `modelwise convert ${x.src} --to safetensors && optimum-cli export onnx --model <hf-folder-with-config> out-onnx/`, tool: 'optimum', note: 'GGUF holds no graph: rebuild the Hugging Face model from its weights' };

@@ -216,7 +216,7 @@ export function estimateMemory(shape: ModelShape, opts: MemoryOptions): MemoryEs
       `KV cache: ${kvHeads} KV heads × (${dk}+${dv}) × ${kvb} B per cell and layer; ` +
         (swaLayers
           ? `${globalLayers} global layers × ${cells} cells + ${swaLayers} sliding-window layers × ${swaCells} cells (window ${shape.slidingWindow} + micro-batch ${ubatch}, padded to ${KV_PAD})${streams}`
-          : `${layers} layers × ${cells} cells${streams}`),
+          : `${layers} layer${layers === 1 ? '' : 's'} × ${cells} cells${streams}`),
     );
   }
 
