@@ -57,7 +57,6 @@ export async function inspectSource(
   return run(id, probe, undefined, opts.options ?? {});
 }
 
-/** Inspect a folder model (SavedModel, .mlpackage, TF.js, sharded checkpoint, HF folder …). */
 /** Locate the model in a folder: its identification, entry file and own folder. */
 export async function locateTree(tree: SourceTree, path: string): Promise<{ id: Identification; probe: Probe | undefined; tree: TreeProbe | undefined }> {
   const entries = await tree.list();
