@@ -1,4 +1,5 @@
 /** Little-endian byte builder and CRC-32 helpers for the synthetic model writers. */
+import { crc32 } from '../../src/codecs/crc32.js';
 
 export class ByteWriter {
   private chunks: Uint8Array[] = [];
@@ -61,21 +62,7 @@ export class ByteWriter {
   }
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32 };
 
 /** GF(2) 32×32 matrix (as 32 column words) applied to a vector. */
 function gf2Times(mat: Uint32Array, vec: number): number {

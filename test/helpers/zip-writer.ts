@@ -4,6 +4,7 @@
  * write, and lets tests lie in headers (sizes, offsets) to build hostile archives.
  */
 import { deflateSync } from 'fflate';
+import { crc32 } from '../../src/codecs/crc32.js';
 
 export interface ZipMemberSpec {
   name: string;
@@ -40,21 +41,7 @@ export interface BuiltZip {
   eocd64Offset?: number;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export { crc32 };
 
 /** Little-endian byte builder. */
 export class Bytes {
